@@ -1,0 +1,41 @@
+package dev.lmspark.data.tokenizer;
+
+import java.io.Serializable;
+
+/**
+ * What to train: the tokenizer family, the vocabulary size, lowercasing (WordPiece only) and the
+ * minimum pair frequency for a merge.
+ *
+ * @param type WordPiece (BERT) or byte-level BPE (GPT-2)
+ * @param vocabSize final vocabulary size, special tokens included
+ * @param lowercase WordPiece: lowercase and strip accents (BERT uncased); must be false for BPE
+ * @param minFrequency pairs seen fewer times are not merged
+ */
+public record TokenizerSpec(TokenizerType type, int vocabSize, boolean lowercase, long minFrequency)
+        implements Serializable {
+
+    /** Validates every field, naming the offending flag. */
+    public TokenizerSpec {
+        if (type == null) {
+            throw new IllegalArgumentException("--type is required: wordpiece or bpe");
+        }
+        int floor = type.specialTokens().size() + 1;
+        if (vocabSize < floor) {
+            throw new IllegalArgumentException(
+                    "--vocab-size " + vocabSize + " is too small; use at least a few thousand");
+        }
+        if (minFrequency < 0) {
+            throw new IllegalArgumentException(
+                    "--min-frequency " + minFrequency + " must be 0 or more");
+        }
+        if (lowercase && type == TokenizerType.BPE) {
+            throw new IllegalArgumentException(
+                    "--lowercase applies to wordpiece only; byte-level BPE keeps text byte-exact");
+        }
+    }
+
+    /** The pre-tokenizer whose words this tokenizer is trained on. */
+    public PreTokenizer preTokenizer() {
+        return PreTokenizer.of(type, lowercase);
+    }
+}
