@@ -152,9 +152,40 @@ final class ProseGenerator {
         return PEOPLE.stream().map(Person::name).toList();
     }
 
+    private static final String[] ONSETS = {
+        "b", "br", "c", "d", "dr", "f", "g", "gr", "h", "k", "l", "m", "n", "p", "qu", "r", "s",
+        "sk", "st", "t", "th", "v", "w", "z"
+    };
+    private static final String[] VOWELS = {"a", "e", "i", "o", "u", "ae", "ia", "ou", "y"};
+    private static final String[] CODAS = {"", "", "", "n", "r", "s", "l", "th", "nd", "x", "m"};
+    private static final String[] PLACE_ENDINGS = {
+        "", "ia", "on", "ar", "is", "heim", "ford", "mere"
+    };
+
+    /**
+     * An invented name of two or three syllables, e.g. "Velmora": documents share a lexicon but
+     * each brings names of its own, so the vocabulary has the long tail of real text.
+     */
+    static String inventedName(SplittableRandom r, boolean place) {
+        StringBuilder b = new StringBuilder();
+        int syllables = 2 + r.nextInt(2);
+        for (int i = 0; i < syllables; i++) {
+            b.append(ONSETS[r.nextInt(ONSETS.length)]).append(VOWELS[r.nextInt(VOWELS.length)]);
+            if (i == syllables - 1 || r.nextInt(3) == 0) {
+                b.append(CODAS[r.nextInt(CODAS.length)]);
+            }
+        }
+        if (place) {
+            b.append(PLACE_ENDINGS[r.nextInt(PLACE_ENDINGS.length)]);
+        }
+        return capitalise(b.toString());
+    }
+
     static String document(SplittableRandom r) {
         Topic topic = TOPICS.get(r.nextInt(TOPICS.size()));
         Person who = PEOPLE.get(r.nextInt(PEOPLE.size()));
+        String town = inventedName(r, true);
+        String friend = inventedName(r, false);
         StringBuilder doc = new StringBuilder(1200);
         int paragraphs = 1 + r.nextInt(3);
         for (int p = 0; p < paragraphs; p++) {
@@ -167,16 +198,16 @@ final class ProseGenerator {
                     doc.append(' ');
                 }
                 if (p == 0 && s == 0) {
-                    doc.append(introduction(r, topic, who));
+                    doc.append(introduction(r, topic, who, town));
                 } else {
-                    doc.append(sentence(r, topic, who));
+                    doc.append(sentence(r, topic, who, town, friend));
                 }
             }
         }
         return doc.toString();
     }
 
-    private static String introduction(SplittableRandom r, Topic t, Person who) {
+    private static String introduction(SplittableRandom r, Topic t, Person who, String town) {
         String place = pick(r, t.places);
         boolean plural = who.subject.equals("they");
         return capitalise(who.name)
@@ -184,10 +215,13 @@ final class ProseGenerator {
                 + (plural ? plural(t.role) : article(t.role) + " " + t.role)
                 + " who lived near the "
                 + place
+                + " of "
+                + town
                 + ".";
     }
 
-    private static String sentence(SplittableRandom r, Topic t, Person who) {
+    private static String sentence(
+            SplittableRandom r, Topic t, Person who, String town, String friend) {
         // The protagonist is named now and then and otherwise referred to by pronoun.
         String subject = r.nextInt(4) == 0 ? who.name : who.subject;
         String noun = pick(r, t.nouns);
@@ -195,7 +229,7 @@ final class ProseGenerator {
         String adj = pick(r, t.adjectives);
         String verb = pick(r, t.verbs);
         String s =
-                switch (r.nextInt(10)) {
+                switch (r.nextInt(13)) {
                     case 0 ->
                             subject
                                     + " "
@@ -296,6 +330,36 @@ final class ProseGenerator {
                                     + " as well as "
                                     + who.name
                                     + " could.";
+                    case 10 ->
+                            "The people of "
+                                    + town
+                                    + " said that the "
+                                    + noun
+                                    + " was "
+                                    + adj
+                                    + ".";
+                    case 11 ->
+                            friend
+                                    + " brought "
+                                    + who.object
+                                    + " "
+                                    + article(adj)
+                                    + " "
+                                    + adj
+                                    + " "
+                                    + noun
+                                    + " from "
+                                    + town
+                                    + ".";
+                    case 12 ->
+                            subject
+                                    + " and "
+                                    + friend
+                                    + " "
+                                    + past(verb)
+                                    + " the "
+                                    + plural(noun)
+                                    + " together.";
                     default ->
                             capitalise(subject)
                                     + " wanted to "

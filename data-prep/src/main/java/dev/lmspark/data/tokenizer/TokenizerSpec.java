@@ -19,10 +19,19 @@ public record TokenizerSpec(TokenizerType type, int vocabSize, boolean lowercase
         if (type == null) {
             throw new IllegalArgumentException("--type is required: wordpiece or bpe");
         }
-        int floor = type.specialTokens().size() + 1;
-        if (vocabSize < floor) {
+        int specials = type.specialTokens().size();
+        int bytes = type == TokenizerType.BPE ? 256 : 1;
+        if (vocabSize < specials + bytes) {
             throw new IllegalArgumentException(
-                    "--vocab-size " + vocabSize + " is too small; use at least a few thousand");
+                    "--vocab-size "
+                            + vocabSize
+                            + " cannot hold the "
+                            + specials
+                            + " special tokens plus "
+                            + (type == TokenizerType.BPE ? "the 256 byte symbols" : "an alphabet")
+                            + "; use at least "
+                            + (specials + bytes)
+                            + " (a few thousand is typical)");
         }
         if (minFrequency < 0) {
             throw new IllegalArgumentException(

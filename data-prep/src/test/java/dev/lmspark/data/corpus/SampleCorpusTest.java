@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -41,7 +42,11 @@ class SampleCorpusTest {
             Set<String> foreign = new HashSet<>();
             topics.forEach((r, words) -> foreign.addAll(words));
             foreign.removeAll(own);
-            for (String word : doc.toLowerCase(Locale.ROOT).split("[^\\p{L}]+")) {
+            // Topic words are never capitalised; invented names always are.
+            for (String word : doc.split("[^\\p{L}]+")) {
+                if (!word.equals(word.toLowerCase(Locale.ROOT))) {
+                    continue;
+                }
                 assertFalse(
                         foreign.contains(word), "'" + word + "' is off topic " + role + ": " + doc);
             }
@@ -51,9 +56,27 @@ class SampleCorpusTest {
                             .filter(n -> lower.contains(n.toLowerCase(Locale.ROOT)))
                             .count();
             assertEquals(1, names, doc);
+            // The first sentence ends with the invented town the protagonist lives in.
+            String town =
+                    first(doc).substring(first(doc).lastIndexOf(' ') + 1, first(doc).length() - 1);
+            assertTrue(Character.isUpperCase(town.charAt(0)), town);
             assertTrue(doc.split("(?<=[.?!]) ").length >= 3, doc);
         }
         assertEquals(300, distinct.size());
+    }
+
+    private static String first(String doc) {
+        return doc.substring(0, doc.indexOf('.') + 1);
+    }
+
+    @Test
+    void inventedNamesGiveTheVocabularyALongTail() {
+        SampleCorpus corpus = new SampleCorpus(SampleCorpus.Kind.PROSE, 2);
+        Set<String> words = new HashSet<>();
+        for (int i = 0; i < 2000; i++) {
+            words.addAll(List.of(corpus.document(i).split("[^\\p{L}]+")));
+        }
+        assertTrue(words.size() > 3000, "distinct words: " + words.size());
     }
 
     @Test

@@ -1,0 +1,54 @@
+package dev.lmspark.cli;
+
+import dev.lmspark.data.corpus.SampleCorpus;
+import dev.lmspark.data.tokenizer.TokenizerType;
+import dev.lmspark.spark.InputFormat;
+import java.util.function.Function;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
+
+/** Flag values in lmspark's lowercase spelling, with the accepted values in every error. */
+final class Converters {
+    private Converters() {}
+
+    private abstract static class Named<T> implements ITypeConverter<T> {
+        private final Function<String, T> parse;
+
+        Named(Function<String, T> parse) {
+            this.parse = parse;
+        }
+
+        @Override
+        public T convert(String value) {
+            try {
+                return parse.apply(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    static final class TokenizerTypes extends Named<TokenizerType> {
+        TokenizerTypes() {
+            super(TokenizerType::fromCliName);
+        }
+    }
+
+    static final class CorpusKinds extends Named<SampleCorpus.Kind> {
+        CorpusKinds() {
+            super(SampleCorpus.Kind::fromCliName);
+        }
+    }
+
+    static final class InputFormats extends Named<InputFormat> {
+        InputFormats() {
+            super(InputFormat::fromCliName);
+        }
+    }
+
+    static final class Objectives extends Named<Objective> {
+        Objectives() {
+            super(Objective::fromCliName);
+        }
+    }
+}
