@@ -2,6 +2,8 @@ package dev.lmspark.cli;
 
 import dev.lmspark.data.BadInputException;
 import java.io.PrintWriter;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -40,6 +42,10 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        if (System.getenv("LMSPARK_DEBUG") != null) {
+            Configurator.setLevel("org.apache.spark.executor.Executor", Level.WARN);
+            Configurator.setLevel("org.apache.spark.scheduler.TaskSetManager", Level.WARN);
+        }
         int status =
                 run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
         SparkSession.getDefaultSession()

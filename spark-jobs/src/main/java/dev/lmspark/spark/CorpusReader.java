@@ -1,5 +1,8 @@
 package dev.lmspark.spark;
 
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.input_file_name;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lmspark.data.BadInputException;
@@ -66,10 +69,10 @@ public record CorpusReader(List<String> inputs, InputFormat format, String textF
                     String field = textField;
                     yield spark.read()
                             .text(paths)
-                            .as(Encoders.STRING())
+                            .select(col("value"), input_file_name())
                             .mapPartitions(
-                                    (MapPartitionsFunction<String, String>)
-                                            lines -> jsonTexts(lines, field),
+                                    (MapPartitionsFunction<Row, String>)
+                                            rows -> jsonTexts(rows, field),
                                     Encoders.STRING());
                 }
                 case PARQUET -> parquet(spark, paths);
@@ -126,11 +129,12 @@ public record CorpusReader(List<String> inputs, InputFormat format, String textF
         return out;
     }
 
-    private static Iterator<String> jsonTexts(Iterator<String> lines, String field) {
+    private static Iterator<String> jsonTexts(Iterator<Row> rows, String field) {
         ObjectMapper json = new ObjectMapper();
         List<String> out = new ArrayList<>();
-        while (lines.hasNext()) {
-            String line = lines.next();
+        while (rows.hasNext()) {
+            Row row = rows.next();
+            String line = row.getString(0);
             if (line.isBlank()) {
                 continue;
             }
@@ -139,20 +143,20 @@ public record CorpusReader(List<String> inputs, InputFormat format, String textF
                 node = json.readTree(line);
             } catch (Exception e) {
                 throw new BadInputException(
-                        "a --input line is not valid JSON ("
-                                + e.getClass().getSimpleName()
-                                + "): "
+                        row.getString(1)
+                                + " has a line that is not valid JSON: "
                                 + preview(line)
-                                + "; use --input-format lines for plain text");
+                                + "; fix the file, or use --input-format lines for plain text");
             }
             JsonNode text = node == null ? null : node.get(field);
             if (text == null || !text.isTextual()) {
                 throw new BadInputException(
-                        "a --input JSON line has no string field '"
+                        row.getString(1)
+                                + " has a JSON line without a string field '"
                                 + field
                                 + "': "
                                 + preview(line)
-                                + "; name the field with --text-field");
+                                + "; name the text field with --text-field");
             }
             if (!text.asText().isBlank()) {
                 out.add(text.asText());

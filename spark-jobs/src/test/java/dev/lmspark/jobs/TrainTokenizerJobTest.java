@@ -308,7 +308,9 @@ class TrainTokenizerJobTest {
                         "--output",
                         out.toString());
         assertEquals(1, r.status());
-        assertTrue(r.err().contains("not valid JSON"), r.err());
+        assertTrue(
+                r.err().contains("bad.jsonl has a line that is not valid JSON: not json at all"),
+                r.err());
         assertFalse(Files.exists(out));
 
         Path existing = dir.resolve("existing");

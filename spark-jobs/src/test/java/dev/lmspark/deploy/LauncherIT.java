@@ -1,0 +1,180 @@
+package dev.lmspark.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The packaged launcher {@code deploy/bin/lmspark}, run as a user runs it (after {@code mvn
+ * package}, so it finds the application built and does not rebuild).
+ */
+class LauncherIT {
+    static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+    static final Path LAUNCHER = ROOT.resolve("deploy/bin/lmspark");
+
+    @TempDir Path dir;
+
+    record Result(int status, String out, String err) {}
+
+    static Result launch(Map<String, String> env, String... args)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(LAUNCHER.toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().put("LMSPARK_NO_BUILD", "1");
+        pb.environment().remove("SPARK_HOME");
+        pb.environment().putAll(env);
+        Path out = Files.createTempFile("launcher", ".out");
+        Path err = Files.createTempFile("launcher", ".err");
+        pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+        Process p = pb.start();
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "launcher timed out: " + command);
+        Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        Files.delete(out);
+        Files.delete(err);
+        return r;
+    }
+
+    static Result launch(String... args) throws IOException, InterruptedException {
+        return launch(Map.of(), args);
+    }
+
+    @Test
+    void versionHelpAndOneLineErrors() throws Exception {
+        Result version = launch("--version");
+        assertEquals(0, version.status(), version.err());
+        assertTrue(version.out().startsWith("lmspark "), version.out());
+        Result help = launch("train-tokenizer", "--help");
+        assertEquals(0, help.status(), help.err());
+        assertTrue(help.out().contains("--vocab-size"), help.out());
+        Result bad = launch("sample-corpus", "--output", dir.resolve("x").toString(), "--bogus");
+        assertEquals(2, bad.status());
+        assertEquals(1, bad.err().lines().count(), bad.err());
+        Result badValue =
+                launch("sample-corpus", "--output", dir.resolve("x").toString(), "--size-mb", "-1");
+        assertTrue(badValue.status() != 0);
+        assertEquals(1, badValue.err().lines().count(), badValue.err());
+    }
+
+    @Test
+    void quickstartBuildsCorpusAndTokenizerForBothObjectives() throws Exception {
+        for (String objective : List.of("mlm", "clm")) {
+            Path work = dir.resolve(objective);
+            Result r =
+                    launch(
+                            "quickstart",
+                            "--workdir",
+                            work.toString(),
+                            "--objective",
+                            objective,
+                            "--size-mb",
+                            "1");
+            assertEquals(0, r.status(), r.err());
+            assertTrue(r.out().contains("quickstart (" + objective + ") made:"), r.out());
+            assertFalse(r.err().contains("Exception"), r.err());
+            try (Stream<Path> files = Files.list(work.resolve("tokenizer"))) {
+                assertEquals(3, files.count());
+            }
+            String tokenizer = Files.readString(work.resolve("tokenizer/tokenizer.json"));
+            assertTrue(
+                    tokenizer.contains(
+                            objective.equals("mlm") ? "\"WordPiece\"" : "\"ByteLevel\""));
+            // A second run replaces the demo's own outputs.
+            assertEquals(
+                    0,
+                    launch(
+                                    "quickstart",
+                                    "--workdir",
+                                    work.toString(),
+                                    "--objective",
+                                    objective,
+                                    "--size-mb",
+                                    "0.5")
+                            .status());
+        }
+    }
+
+    @Test
+    void clusterMastersGoThroughSparkSubmit() throws Exception {
+        Path sparkHome = dir.resolve("spark");
+        Files.createDirectories(sparkHome.resolve("bin"));
+        Path recorded = dir.resolve("submit-args");
+        Path submit = sparkHome.resolve("bin/spark-submit");
+        Files.writeString(
+                submit, "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" > " + recorded + "\n");
+        Files.setPosixFilePermissions(submit, PosixFilePermissions.fromString("rwxr-xr-x"));
+
+        Result noHome =
+                launch("train-tokenizer", "--master", "yarn", "--input", "a", "--output", "b");
+        assertEquals(2, noHome.status());
+        assertTrue(noHome.err().contains("SPARK_HOME"), noHome.err());
+        assertEquals(1, noHome.err().lines().count(), noHome.err());
+
+        // Stand in for `mvn -Pcluster package`: a cluster-lib beside the jar.
+        Path clusterLib = ROOT.resolve("spark-jobs/target/cluster-lib");
+        Files.createDirectories(clusterLib);
+        Path picocli;
+        try (Stream<Path> lib = Files.list(ROOT.resolve("spark-jobs/target/lib"))) {
+            picocli =
+                    lib.filter(p -> p.getFileName().toString().startsWith("picocli"))
+                            .findFirst()
+                            .orElseThrow();
+        }
+        Files.copy(picocli, clusterLib.resolve(picocli.getFileName()));
+        try {
+            Result r =
+                    launch(
+                            Map.of("SPARK_HOME", sparkHome.toString()),
+                            "train-tokenizer",
+                            "--master",
+                            "yarn",
+                            "--conf",
+                            "spark.executor.memory=8g",
+                            "--input",
+                            "hdfs:///corpus",
+                            "--output",
+                            "hdfs:///tok");
+            assertEquals(0, r.status(), r.err());
+            List<String> args = Files.readAllLines(recorded, StandardCharsets.UTF_8);
+            assertEquals("--class", args.get(0));
+            assertEquals("dev.lmspark.cli.Main", args.get(1));
+            assertEquals(List.of("--master", "yarn"), args.subList(2, 4));
+            assertTrue(
+                    args.get(args.indexOf("--jars") + 1)
+                            .endsWith(picocli.getFileName().toString()));
+            assertTrue(args.contains("spark.executor.memory=8g"), args.toString());
+            int jar = args.indexOf("train-tokenizer") - 1;
+            assertTrue(args.get(jar).matches(".*/lmspark-spark-jobs-.*\\.jar"), args.get(jar));
+            assertEquals(
+                    List.of(
+                            "train-tokenizer",
+                            "--master",
+                            "yarn",
+                            "--conf",
+                            "spark.executor.memory=8g",
+                            "--input",
+                            "hdfs:///corpus",
+                            "--output",
+                            "hdfs:///tok"),
+                    args.subList(jar + 1, args.size()));
+        } finally {
+            try (Stream<Path> walk = Files.walk(clusterLib)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+}
