@@ -71,6 +71,34 @@ public final class TrainedTokenizer {
         return alphabetSize;
     }
 
+    /**
+     * A WordPiece tokenizer from a BERT {@code vocab.txt} (one token per line, id = line number),
+     * as Hugging Face's {@code BertTokenizerFast} builds it.
+     *
+     * @throws IllegalArgumentException when a BERT special token is missing
+     */
+    public static TrainedTokenizer fromBertVocab(List<String> vocab, boolean lowercase) {
+        for (String special : TokenizerType.WORDPIECE.specialTokens()) {
+            if (!vocab.contains(special)) {
+                throw new IllegalArgumentException(
+                        "the vocab.txt has no " + special + " token; it is not a BERT vocabulary");
+            }
+        }
+        return new TrainedTokenizer(
+                new TokenizerSpec(TokenizerType.WORDPIECE, vocab.size(), lowercase, 0),
+                List.copyOf(vocab),
+                List.of(),
+                0);
+    }
+
+    private int idOf(String token) {
+        int id = vocab.indexOf(token);
+        if (id < 0) {
+            throw new IllegalStateException(token + " is not in the vocabulary");
+        }
+        return id;
+    }
+
     /** The three files, by name, as UTF-8 JSON. */
     public Map<String, byte[]> files() {
         Map<String, byte[]> files = new LinkedHashMap<>();
@@ -86,11 +114,10 @@ public final class TrainedTokenizer {
         root.putNull("truncation");
         root.putNull("padding");
         ArrayNode added = root.putArray("added_tokens");
-        List<String> specials = spec.type().specialTokens();
-        for (int id = 0; id < specials.size(); id++) {
+        for (String special : spec.type().specialTokens()) {
             ObjectNode t = added.addObject();
-            t.put("id", id);
-            t.put("content", specials.get(id));
+            t.put("id", idOf(special));
+            t.put("content", special);
             t.put("single_word", false);
             t.put("lstrip", false);
             t.put("rstrip", false);
@@ -171,7 +198,7 @@ public final class TrainedTokenizer {
         for (String name : List.of("[CLS]", "[SEP]")) {
             ObjectNode t = tokens.putObject(name);
             t.put("id", name);
-            t.putArray("ids").add(spec.type().specialTokens().indexOf(name));
+            t.putArray("ids").add(idOf(name));
             t.putArray("tokens").add(name);
         }
         return post;
@@ -221,10 +248,9 @@ public final class TrainedTokenizer {
     ObjectNode tokenizerConfig() {
         ObjectNode config = specialTokensMap();
         ObjectNode decoder = NODES.objectNode();
-        List<String> specials = spec.type().specialTokens();
-        for (int id = 0; id < specials.size(); id++) {
-            ObjectNode t = decoder.putObject(Integer.toString(id));
-            t.put("content", specials.get(id));
+        for (String special : spec.type().specialTokens()) {
+            ObjectNode t = decoder.putObject(Integer.toString(idOf(special)));
+            t.put("content", special);
             t.put("lstrip", false);
             t.put("normalized", false);
             t.put("rstrip", false);

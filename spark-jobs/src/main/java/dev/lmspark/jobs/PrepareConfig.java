@@ -1,0 +1,182 @@
+package dev.lmspark.jobs;
+
+import dev.lmspark.data.BadInputException;
+import dev.lmspark.data.collate.MaskingConfig;
+import dev.lmspark.spark.HadoopPaths;
+import dev.lmspark.spark.InputFormat;
+import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Everything {@code prepare} takes, validated on construction (before Spark starts), each error
+ * naming its flag and value.
+ */
+public record PrepareConfig(
+        List<String> inputs,
+        InputFormat inputFormat,
+        String textField,
+        String prefixField,
+        String targetField,
+        String tokenizer,
+        boolean lowercase,
+        String output,
+        Objective objective,
+        int maxLength,
+        int shards,
+        long seed,
+        double validationFraction,
+        int minChars,
+        boolean dedup,
+        boolean overwrite,
+        boolean incremental,
+        MaskingConfig masking,
+        boolean nsp,
+        double shortSeqProb,
+        boolean pack,
+        double fimRate,
+        double fimSpmRate,
+        String fimLevel,
+        String paddingSide,
+        int partitions)
+        implements Serializable {
+
+    /** What the dataset trains. */
+    public enum Objective {
+        MLM,
+        CLM,
+        MLM_SEQ2SEQ;
+
+        public String cliName() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+
+        public static Objective fromCliName(String s) {
+            for (Objective o : values()) {
+                if (o.cliName().equalsIgnoreCase(s)) {
+                    return o;
+                }
+            }
+            throw new IllegalArgumentException("unknown objective '" + s + "'; use mlm, clm or mlm-seq2seq");
+        }
+    }
+
+    public PrepareConfig {
+        if (inputs == null || inputs.isEmpty()) {
+            throw new BadInputException("--input is required: one or more paths or globs");
+        }
+        inputs.forEach(i -> HadoopPaths.check("--input", i));
+        HadoopPaths.check("--output", output);
+        HadoopPaths.check("--tokenizer", tokenizer);
+        if (inputFormat == null) {
+            inputFormat = InputFormat.fromPath(inputs.get(0));
+        }
+        int minimum = switch (objective) {
+            case MLM -> nsp ? 5 : 3;
+            case CLM -> 2;
+            case MLM_SEQ2SEQ -> 4;
+        };
+        if (maxLength < minimum) {
+            String form = switch (objective) {
+                case MLM -> nsp ? "[CLS] A [SEP] B [SEP]" : "[CLS] text [SEP]";
+                case CLM -> "a token and EOS";
+                case MLM_SEQ2SEQ -> "[CLS] prefix [SEP] target [SEP]";
+            };
+            throw new BadInputException(
+                    "--max-length " + maxLength + " is too short for " + form + "; use at least " + minimum);
+        }
+        if (shards < 1) {
+            throw new BadInputException("--shards " + shards + " must be at least 1");
+        }
+        if (!(validationFraction >= 0 && validationFraction < 1)) {
+            throw new BadInputException(
+                    "--validation-fraction " + validationFraction + " must be in [0, 1)");
+        }
+        if (minChars < 0) {
+            throw new BadInputException("--min-chars " + minChars + " must be 0 or more");
+        }
+        if (partitions < 0) {
+            throw new BadInputException("--partitions " + partitions + " must be 0 (automatic) or more");
+        }
+        if (!(shortSeqProb >= 0 && shortSeqProb <= 1)) {
+            throw new BadInputException("--short-seq-prob " + shortSeqProb + " must be between 0 and 1");
+        }
+        if (!(fimRate >= 0 && fimRate <= 1)) {
+            throw new BadInputException("--fim-rate " + fimRate + " must be between 0 and 1");
+        }
+        if (!(fimSpmRate >= 0 && fimSpmRate <= 1)) {
+            throw new BadInputException("--fim-spm-rate " + fimSpmRate + " must be between 0 and 1");
+        }
+        if (!fimLevel.equals("document") && !fimLevel.equals("context")) {
+            throw new BadInputException("--fim-level " + fimLevel + " is not document or context");
+        }
+        if (fimLevel.equals("context") && !pack && fimRate > 0) {
+            throw new BadInputException("--fim-level context applies to packed windows; add --pack");
+        }
+        if (!paddingSide.equals("right") && !paddingSide.equals("left")) {
+            throw new BadInputException("--padding-side " + paddingSide + " is not right or left");
+        }
+        if (objective != Objective.CLM && (pack || fimRate > 0)) {
+            throw new BadInputException("--pack and --fim-rate apply to --objective clm");
+        }
+        if (objective != Objective.MLM && nsp) {
+            throw new BadInputException("--nsp applies to --objective mlm");
+        }
+        if (objective == Objective.MLM_SEQ2SEQ && inputFormat != InputFormat.JSONL && inputFormat != InputFormat.PARQUET) {
+            throw new BadInputException(
+                    "--objective mlm-seq2seq reads --prefix-field and --target-field; use jsonl or parquet input");
+        }
+        inputs = List.copyOf(inputs);
+    }
+
+    /** The fields to read from each input record. */
+    public List<String> fields() {
+        return objective == Objective.MLM_SEQ2SEQ ? List.of(prefixField, targetField) : List.of(textField);
+    }
+
+    /** The column names they are read into. */
+    public List<String> columns() {
+        return objective == Objective.MLM_SEQ2SEQ ? List.of("prefix", "target") : List.of("text");
+    }
+
+    /** The config as the manifest records it. */
+    public Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("inputs", inputs);
+        m.put("input_format", inputFormat.cliName());
+        m.put("text_field", textField);
+        if (objective == Objective.MLM_SEQ2SEQ) {
+            m.put("prefix_field", prefixField);
+            m.put("target_field", targetField);
+        }
+        m.put("tokenizer", tokenizer);
+        m.put("lowercase", lowercase);
+        m.put("objective", objective.cliName());
+        m.put("max_length", maxLength);
+        m.put("shards", shards);
+        m.put("seed", seed);
+        m.put("validation_fraction", validationFraction);
+        m.put("min_chars", minChars);
+        m.put("dedup", dedup);
+        m.put("padding_side", paddingSide);
+        if (objective == Objective.MLM) {
+            m.put("masking", masking.strategy().cliName());
+            m.put("mlm_probability", masking.mlmProbability());
+            m.put("mask_replace_prob", masking.maskReplaceProb());
+            m.put("random_replace_prob", masking.randomReplaceProb());
+            m.put("max_predictions", masking.maxPredictions());
+            m.put("whole_word_mask", masking.wholeWord());
+            m.put("nsp", nsp);
+            m.put("short_seq_prob", shortSeqProb);
+        }
+        if (objective == Objective.CLM) {
+            m.put("pack", pack);
+            m.put("fim_rate", fimRate);
+            m.put("fim_spm_rate", fimSpmRate);
+            m.put("fim_level", fimLevel);
+        }
+        return m;
+    }
+}

@@ -1,0 +1,729 @@
+package dev.lmspark.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lmspark.cli.VersionProvider;
+import dev.lmspark.data.BadInputException;
+import dev.lmspark.data.random.Seeds;
+import dev.lmspark.data.tokenizer.LmTokenizer;
+import dev.lmspark.data.tokenizer.SpecialTokenIds;
+import dev.lmspark.spark.AtomicOutput;
+import dev.lmspark.spark.DocumentReader;
+import dev.lmspark.spark.HadoopPaths;
+import dev.lmspark.spark.InputFiles;
+import dev.lmspark.spark.TokenizerSource;
+import dev.lmspark.spark.ml.Examples;
+import dev.lmspark.spark.ml.FimStage;
+import dev.lmspark.spark.ml.MaskStage;
+import dev.lmspark.spark.ml.NspPairingStage;
+import dev.lmspark.spark.ml.PackStage;
+import dev.lmspark.spark.ml.PadStage;
+import dev.lmspark.spark.ml.Seq2SeqStage;
+import dev.lmspark.spark.ml.Sequences;
+import dev.lmspark.spark.ml.TokenizeStage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.text.Normalizer;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.FilterFunction;
+import org.apache.spark.api.java.function.MapFunction;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+import scala.Tuple3;
+
+/**
+ * {@code prepare}: reads a corpus, collates it with the Spark ML stages of {@code
+ * dev.lmspark.spark.ml} (see {@link #stages}), shuffles each split deterministically, assigns dense
+ * {@code example_id}s, and writes Parquet shards of about equal size with row groups of at most
+ * {@value #ROW_GROUP} rows — into a temporary directory that is renamed into place with {@code
+ * manifest.json} written last. With {@code --incremental}, only input files the manifest does not
+ * list are processed, as a new increment appended to the dataset.
+ */
+public final class PrepareJob {
+    /** The shard format this code writes and reads. */
+    public static final int FORMAT_VERSION = 1;
+
+    static final int ROW_GROUP = 1024;
+    static final long SPLIT_STREAM = 1;
+    static final long SHUFFLE_STREAM = 2;
+    static final List<String> SPLITS = List.of("train", "validation", "predict");
+    static final String MANIFEST = "manifest.json";
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private PrepareJob() {}
+
+    /** What was done. */
+    public record Result(
+            String output,
+            boolean nothingToDo,
+            long documents,
+            Map<String, Long> examples,
+            Map<String, Long> tokens,
+            Map<String, Double> stageSeconds,
+            double seconds) {}
+
+    /**
+     * The collation stages for {@code config}, reading the tokenizer at {@code tokenizerPath}. In
+     * order: a tokenizing stage (or document-level FIM), pairing or packing, then masking or
+     * context-level FIM, then padding; mlm-seq2seq is one stage.
+     */
+    public static List<PipelineStage> stages(PrepareConfig c, String tokenizerPath) {
+        List<PipelineStage> stages = new ArrayList<>();
+        switch (c.objective()) {
+            case MLM -> {
+                stages.add(new TokenizeStage().setTokenizer(tokenizerPath).setSentences(true).setOutputCol("sentences"));
+                if (c.nsp()) {
+                    stages.add(new NspPairingStage().setTokenizer(tokenizerPath).setMaxLength(c.maxLength())
+                            .setShortSeqProb(c.shortSeqProb()).setSeed(c.seed()));
+                } else {
+                    stages.add(new PackStage().setTokenizer(tokenizerPath).setInputCol("sentences")
+                            .setMode("sentences").setMaxLength(c.maxLength()));
+                }
+                stages.add(new MaskStage().setTokenizer(tokenizerPath).setConfig(c.masking()).setSeed(c.seed()));
+                stages.add(new PadStage().setTokenizer(tokenizerPath).setMaxLength(c.maxLength())
+                        .setPaddingSide(c.paddingSide()).setNsp(c.nsp()));
+            }
+            case CLM -> {
+                boolean documentFim = c.fimRate() > 0 && c.fimLevel().equals("document");
+                stages.add(documentFim
+                        ? new FimStage().setTokenizer(tokenizerPath).setLevel("document").setRate(c.fimRate())
+                                .setSpmRate(c.fimSpmRate()).setSeed(c.seed())
+                        : new TokenizeStage().setTokenizer(tokenizerPath));
+                stages.add(new PackStage().setTokenizer(tokenizerPath).setMode(c.pack() ? "causal" : "documents")
+                        .setMaxLength(c.maxLength()));
+                if (c.fimRate() > 0 && c.fimLevel().equals("context")) {
+                    stages.add(new FimStage().setTokenizer(tokenizerPath).setLevel("context").setRate(c.fimRate())
+                            .setSpmRate(c.fimSpmRate()).setSeed(c.seed()));
+                }
+                stages.add(new PadStage().setTokenizer(tokenizerPath).setMaxLength(c.maxLength())
+                        .setPaddingSide(c.paddingSide()).setCausal(true));
+            }
+            case MLM_SEQ2SEQ -> stages.add(
+                    new Seq2SeqStage().setTokenizer(tokenizerPath).setMaxLength(c.maxLength()).setSeed(c.seed()));
+        }
+        return stages;
+    }
+
+    /** The stages as one Spark ML pipeline. */
+    public static Pipeline pipeline(PrepareConfig c, String tokenizerPath) {
+        return new Pipeline().setStages(stages(c, tokenizerPath).toArray(PipelineStage[]::new));
+    }
+
+    public static Result run(SparkSession spark, PrepareConfig c, PrintWriter progress) {
+        long start = System.nanoTime();
+        Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+        Path target = new Path(c.output());
+        FileSystem fs = HadoopPaths.fileSystem(target, hadoop);
+        Path qualified = fs.makeQualified(target);
+        JsonNode previous = null;
+        if (c.incremental()) {
+            previous = readManifest(fs, new Path(qualified, MANIFEST));
+        } else {
+            AtomicOutput.checkTarget("--output", fs, qualified, c.overwrite());
+        }
+
+        TokenizerSource tokenizer =
+                previous == null
+                        ? TokenizerSource.read(c.tokenizer(), c.lowercase(), hadoop)
+                        : TokenizerSource.read(new Path(qualified, "tokenizer").toString(), false, hadoop);
+        checkTokenizer(c, tokenizer.tokenizer());
+
+        List<InputFiles.File> files = InputFiles.list(c.inputs(), hadoop);
+        long firstDoc = 0;
+        Map<String, Long> firstExample = new HashMap<>();
+        Map<String, Integer> firstShard = new HashMap<>();
+        if (previous != null) {
+            List<String> known = new ArrayList<>();
+            for (JsonNode inc : previous.path("increments")) {
+                for (JsonNode f : inc.path("files")) {
+                    known.add(f.path("path").asText());
+                }
+                firstDoc = Math.max(firstDoc, inc.path("next_doc_id").asLong());
+            }
+            files.removeIf(f -> known.contains(f.path()));
+            if (files.isEmpty()) {
+                progress.printf("prepare: no input files beyond the %d already in %s; nothing to do%n",
+                        known.size(), qualified);
+                return new Result(qualified.toString(), true, 0, Map.of(), Map.of(), Map.of(), seconds(start));
+            }
+            for (JsonNode shard : previous.path("shards")) {
+                String split = shard.path("split").asText();
+                firstExample.merge(split, shard.path("rows").asLong(), Long::sum);
+                firstShard.merge(split, 1, Integer::sum);
+            }
+        }
+
+        Map<String, Double> stageSeconds = new LinkedHashMap<>();
+        try (AtomicOutput out = AtomicOutput.begin("--output", previous != null ? temporarySibling(qualified) : target,
+                c.overwrite() || previous != null, hadoop)) {
+            String tokenizerPath = new Path(out.temporary(), "tokenizer").toString();
+            tokenizer.files().forEach((name, bytes) -> out.write("tokenizer/" + name, bytes));
+
+            // Read.
+            long t = System.nanoTime();
+            Dataset<Row> raw = new DocumentReader(c.inputFormat(), c.fields()).read(spark, files, c.columns(), firstDoc);
+            if (c.partitions() > 0) {
+                raw = raw.repartition(c.partitions());
+            }
+            raw = raw.persist(StorageLevel.MEMORY_AND_DISK());
+            long read = raw.count();
+            long replacements = read == 0 ? 0 : raw.agg(functions.sum("replacements")).first().getLong(0);
+            if (read == 0) {
+                throw new BadInputException("--input " + String.join(",", c.inputs())
+                        + " holds no documents (every line or record is blank); check the paths and --input-format");
+            }
+            Dataset<Row> docs = filter(raw, c);
+            docs = docs.persist(StorageLevel.MEMORY_AND_DISK());
+            long kept = docs.count();
+            long dropped = read - kept;
+            long tooShort = c.minChars() > 0 ? raw.filter(shortDocs(c.minChars())).count() : 0;
+            stageSeconds.put("read", seconds(t));
+            progress.printf("prepare: %,d documents read from %d file(s); %,d kept%n", read, files.size(), kept);
+            if (kept == 0) {
+                throw new BadInputException("no document is left after --min-chars " + c.minChars()
+                        + (c.dedup() ? " and --dedup" : "") + "; lower --min-chars");
+            }
+            Map<String, Long> docsPerSplit = countBy(docs, Sequences.SPLIT);
+
+            // Collate, stage by stage, timing each.
+            List<PipelineStage> stages = stages(c, tokenizerPath);
+            Dataset<Row> data = docs;
+            List<String> names = stageNames(c);
+            Dataset<Row> tokenized = null;
+            for (int i = 0; i < stages.size(); i++) {
+                t = System.nanoTime();
+                Dataset<Row> next = ((Transformer) stages.get(i)).transform(data).persist(StorageLevel.MEMORY_AND_DISK());
+                next.count();
+                if (i == 0) {
+                    tokenized = next;
+                } else if (data != docs && data != tokenized) {
+                    data.unpersist();
+                }
+                data = next;
+                stageSeconds.merge(names.get(i), seconds(t), Double::sum);
+            }
+            Dataset<Row> examples = data;
+            long longDocs = longDocuments(c, tokenized);
+            raw.unpersist();
+
+            // Statistics, then shuffle and write each split.
+            SpecialTokenIds s = tokenizer.tokenizer().specials();
+            Map<String, DatasetStats> stats = stats(examples, c, s);
+            t = System.nanoTime();
+            List<Map<String, Object>> shards = new ArrayList<>();
+            Map<String, Long> exampleCounts = new LinkedHashMap<>();
+            Map<String, Long> tokenCounts = new LinkedHashMap<>();
+            double writeSeconds = 0;
+            for (String split : SPLITS) {
+                DatasetStats st = stats.get(split);
+                if (st == null || st.examples == 0) {
+                    continue;
+                }
+                exampleCounts.put(split, st.examples);
+                tokenCounts.put(split, st.tokens);
+                long trainRows = stats.containsKey("train") ? stats.get("train").examples : st.examples;
+                int n = shardCount(split, st.examples, trainRows, c.shards());
+                Dataset<Row> rows = examples.filter((FilterFunction<Row>) r -> r.getString(0).equals(split));
+                double[] times = new double[2];
+                shards.addAll(writeSplit(spark, rows, split, st.examples, n,
+                        firstExample.getOrDefault(split, 0L), firstShard.getOrDefault(split, 0), c, out, times));
+                stageSeconds.merge("shuffle", times[0], Double::sum);
+                writeSeconds += times[1];
+            }
+            stageSeconds.put("write", writeSeconds);
+            examples.unpersist();
+            if (tokenized != null) {
+                tokenized.unpersist();
+            }
+            docs.unpersist();
+
+            ObjectNode manifest = manifest(c, tokenizer, files, firstDoc, read, kept, dropped, tooShort, replacements,
+                    longDocs, docsPerSplit, stats, shards, exampleCounts, tokenCounts, previous, hadoop, spark);
+            if (previous == null) {
+                out.write(MANIFEST, bytes(manifest));
+                out.publish();
+            } else {
+                appendIncrement(fs, qualified, out, manifest);
+            }
+            progress.printf("prepare: wrote %s%n", exampleCounts);
+            return new Result(qualified.toString(), false, kept, exampleCounts, tokenCounts, stageSeconds, seconds(start));
+        }
+    }
+
+    private static Path temporarySibling(Path dataset) {
+        return new Path(dataset.getParent(), "." + dataset.getName() + ".increment");
+    }
+
+    private static List<String> stageNames(PrepareConfig c) {
+        return switch (c.objective()) {
+            case MLM -> List.of("tokenize", "pair/pack", "mask/fim", "pad");
+            case CLM -> c.fimRate() > 0 && c.fimLevel().equals("context")
+                    ? List.of("tokenize", "pair/pack", "mask/fim", "pad")
+                    : c.fimRate() > 0 ? List.of("tokenize", "pair/pack", "pad") : List.of("tokenize", "pair/pack", "pad");
+            case MLM_SEQ2SEQ -> List.of("tokenize");
+        };
+    }
+
+    private static double seconds(long since) {
+        return (System.nanoTime() - since) / 1e9;
+    }
+
+    /** Refuses a tokenizer that lacks what the objective needs. */
+    static void checkTokenizer(PrepareConfig c, LmTokenizer tok) {
+        SpecialTokenIds s = tok.specials();
+        switch (c.objective()) {
+            case MLM, MLM_SEQ2SEQ -> {
+                if (s.cls() == null || s.sep() == null || s.mask() == null) {
+                    throw new BadInputException("--tokenizer " + c.tokenizer() + " has no [CLS], [SEP] and [MASK];"
+                            + " --objective " + c.objective().cliName() + " needs a WordPiece (BERT) tokenizer");
+                }
+            }
+            case CLM -> {
+                if (s.eos() == null) {
+                    throw new BadInputException("--tokenizer " + c.tokenizer() + " has no EOS token"
+                            + " (<|endoftext|> or [SEP]); --objective clm needs one");
+                }
+                if (c.fimRate() > 0 && !s.hasFim()) {
+                    throw new BadInputException("--fim-rate " + c.fimRate() + " needs a tokenizer with <fim_prefix>,"
+                            + " <fim_middle>, <fim_suffix> and <fim_pad>; --tokenizer " + c.tokenizer()
+                            + " has none: train one with train-tokenizer --type bpe, or set --fim-rate 0");
+                }
+            }
+        }
+    }
+
+    /** Drops short documents and (with --dedup) repeats, and adds the split column. */
+    private static Dataset<Row> filter(Dataset<Row> raw, PrepareConfig c) {
+        Dataset<Row> docs = raw;
+        if (c.minChars() > 0) {
+            docs = docs.filter(functions.not(shortDocs(c.minChars())));
+        }
+        if (c.dedup()) {
+            List<String> cols = c.columns();
+            StructType withHash = docs.schema().add("text_hash", DataTypes.StringType, false);
+            Dataset<Row> hashed = docs.map((MapFunction<Row, Row>) r -> {
+                StringBuilder b = new StringBuilder();
+                for (String col : cols) {
+                    b.append(normalizeForDedup(r.getString(r.fieldIndex(col)))).append('\u0000');
+                }
+                Object[] v = new Object[r.length() + 1];
+                for (int i = 0; i < r.length(); i++) {
+                    v[i] = r.get(i);
+                }
+                v[r.length()] = TokenizerSource.sha256(b.toString().getBytes(StandardCharsets.UTF_8));
+                return RowFactory.create(v);
+            }, Encoders.row(withHash));
+            Dataset<Row> first = hashed.groupBy("text_hash").agg(functions.min("doc_id").as("doc_id")).select("doc_id");
+            docs = docs.join(first, docs.col("doc_id").equalTo(first.col("doc_id")), "left_semi");
+        }
+        long seed = c.seed();
+        double fraction = c.validationFraction();
+        StructType schema = docs.schema().add(Sequences.SPLIT, DataTypes.StringType, false);
+        return docs.map((MapFunction<Row, Row>) r -> {
+            Object[] v = new Object[r.length() + 1];
+            for (int i = 0; i < r.length(); i++) {
+                v[i] = r.get(i);
+            }
+            v[r.length()] = Seeds.uniform(seed, SPLIT_STREAM, r.getLong(0)) < fraction ? "validation" : "train";
+            return RowFactory.create(v);
+        }, Encoders.row(schema));
+    }
+
+    private static org.apache.spark.sql.Column shortDocs(int minChars) {
+        org.apache.spark.sql.Column length = null;
+        return functions.expr("char_length(concat_ws('', *)) < " + minChars);
+    }
+
+    /** NFC, whitespace runs as one space, trimmed, lowercase: what exact --dedup compares. */
+    static String normalizeForDedup(String text) {
+        return Normalizer.normalize(text, Normalizer.Form.NFC).strip().replaceAll("\\s+", " ").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private static Map<String, Long> countBy(Dataset<Row> docs, String column) {
+        Map<String, Long> out = new TreeMap<>();
+        for (Row r : docs.groupBy(column).count().collectAsList()) {
+            out.put(r.getString(0), r.getLong(1));
+        }
+        return out;
+    }
+
+    /** Documents whose tokens (with specials or EOS) do not fit one window. */
+    private static long longDocuments(PrepareConfig c, Dataset<Row> tokenized) {
+        if (c.objective() == PrepareConfig.Objective.MLM_SEQ2SEQ || tokenized == null) {
+            return 0;
+        }
+        String col = c.objective() == PrepareConfig.Objective.MLM ? "sentences" : "tokens";
+        int extra = c.objective() == PrepareConfig.Objective.MLM ? 2 : 1;
+        int window = c.maxLength();
+        return tokenized.filter((FilterFunction<Row>) r -> {
+            int n = 0;
+            if (c.objective() == PrepareConfig.Objective.MLM) {
+                for (int[] s : Sequences.intArrays(r, r.fieldIndex(col))) {
+                    n += s.length;
+                }
+            } else {
+                n = r.getList(r.fieldIndex(col)).size();
+            }
+            return n + extra > window;
+        }).count();
+    }
+
+    private static Map<String, DatasetStats> stats(Dataset<Row> examples, PrepareConfig c, SpecialTokenIds s) {
+        Integer mask = c.objective() == PrepareConfig.Objective.CLM ? null : s.mask();
+        Integer fimPrefix = s.fimPrefix();
+        Integer fimPad = s.fimPad();
+        Integer eos = s.eos();
+        Map<String, DatasetStats> out = examples.javaRDD()
+                .mapPartitions(it -> {
+                    Map<String, DatasetStats> m = new HashMap<>();
+                    while (it.hasNext()) {
+                        Row r = it.next();
+                        m.computeIfAbsent(r.getString(0), k -> new DatasetStats()).add(r, mask, fimPrefix, fimPad, eos);
+                    }
+                    return List.of(m).iterator();
+                })
+                .reduce((a, b) -> {
+                    Map<String, DatasetStats> m = new HashMap<>(a);
+                    b.forEach((k, v) -> m.merge(k, v, DatasetStats::merge));
+                    return m;
+                });
+        return new TreeMap<>(out);
+    }
+
+    static int shardCount(String split, long rows, long trainRows, int shards) {
+        if (split.equals("train")) {
+            return (int) Math.max(1, Math.min(shards, rows));
+        }
+        int n = (int) Math.ceil(shards * (double) rows / Math.max(1, trainRows));
+        return (int) Math.max(1, Math.min(Math.min(shards, n), rows));
+    }
+
+    /** Routes a shard number to the partition of the same number. */
+    static final class ShardPartitioner extends Partitioner {
+        private final int shards;
+
+        ShardPartitioner(int shards) {
+            this.shards = shards;
+        }
+
+        @Override
+        public int numPartitions() {
+            return shards;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            return (Integer) key;
+        }
+    }
+
+    /** Orders examples by (hash of seed, split, doc, seq), then (doc, seq). */
+    static final class ShuffleOrder implements Comparator<Tuple3<Long, Long, Long>>, java.io.Serializable {
+        @Override
+        public int compare(Tuple3<Long, Long, Long> a, Tuple3<Long, Long, Long> b) {
+            int x = Long.compare(a._1(), b._1());
+            if (x != 0) {
+                return x;
+            }
+            x = Long.compare(a._2(), b._2());
+            return x != 0 ? x : Long.compare(a._3(), b._3());
+        }
+    }
+
+    private static final Pattern PART = Pattern.compile("part-(\\d+)-.*\\.parquet");
+
+    /** Shuffles, numbers and writes one split; returns its shards for the manifest. */
+    private static List<Map<String, Object>> writeSplit(SparkSession spark, Dataset<Row> rows, String split, long count,
+            int shards, long firstExampleId, int firstShard, PrepareConfig c, AtomicOutput out, double[] times) {
+        long t = System.nanoTime();
+        long seed = c.seed();
+        long code = Sequences.splitCode(split);
+        StructType in = rows.schema();
+        List<StructField> fields = new ArrayList<>();
+        fields.add(DataTypes.createStructField("example_id", DataTypes.LongType, false));
+        for (StructField f : in.fields()) {
+            if (!f.name().equals(Sequences.SPLIT) && !f.name().equals(Sequences.SEQ) && !f.name().equals(Sequences.DOC_ID)
+                    && !(f.name().equals(Examples.TARGET_IDS) && !split.equals("predict"))) {
+                fields.add(f);
+            }
+        }
+        fields.add(DataTypes.createStructField("doc_id", DataTypes.LongType, false));
+        StructType schema = DataTypes.createStructType(fields);
+        List<Integer> keep = new ArrayList<>();
+        for (StructField f : fields.subList(1, fields.size() - 1)) {
+            keep.add(in.fieldIndex(f.name()));
+        }
+        JavaRDD<Row> numbered = rows.javaRDD()
+                .keyBy(r -> new Tuple3<>(Seeds.mix(seed, SHUFFLE_STREAM, code, r.getLong(1), r.getLong(2)), r.getLong(1), r.getLong(2)))
+                .sortByKey(new ShuffleOrder(), true)
+                .values()
+                .zipWithIndex()
+                .mapToPair(p -> {
+                    long local = p._2();
+                    Row r = p._1();
+                    Object[] v = new Object[keep.size() + 2];
+                    v[0] = firstExampleId + local;
+                    for (int i = 0; i < keep.size(); i++) {
+                        v[i + 1] = r.get(keep.get(i));
+                    }
+                    v[v.length - 1] = r.getLong(1);
+                    return new Tuple2<>((int) (local * shards / count), RowFactory.create(v));
+                })
+                .partitionBy(new ShardPartitioner(shards))
+                .values();
+        Dataset<Row> frame = spark.createDataFrame(numbered, schema).sortWithinPartitions("example_id");
+        Path written = new Path(out.temporary(), "_write/" + split);
+        frame.write()
+                .option("compression", "snappy")
+                .option("parquet.block.row.count.limit", Integer.toString(ROW_GROUP))
+                .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+                .parquet(written.toString());
+        times[0] = 0;
+        times[1] = seconds(t);
+        FileSystem fs = out.fileSystem();
+        List<Map<String, Object>> shardList = new ArrayList<>();
+        try {
+            TreeMap<Integer, Path> parts = new TreeMap<>();
+            for (FileStatus st : fs.listStatus(written)) {
+                Matcher m = PART.matcher(st.getPath().getName());
+                if (m.matches()) {
+                    parts.put(Integer.parseInt(m.group(1)), st.getPath());
+                }
+            }
+            fs.mkdirs(new Path(out.temporary(), split));
+            for (Map.Entry<Integer, Path> e : parts.entrySet()) {
+                int shard = e.getKey();
+                String name = String.format("%s/part-%05d.parquet", split, firstShard + shard);
+                Path dest = new Path(out.temporary(), name);
+                if (!fs.rename(e.getValue(), dest)) {
+                    throw new IOException("cannot move " + e.getValue() + " to " + dest);
+                }
+                long from = shard * count / shards;
+                long to = (shard + 1) * count / shards;
+                Map<String, Object> info = new LinkedHashMap<>();
+                info.put("split", split);
+                info.put("path", name);
+                info.put("rows", to - from);
+                info.put("first_example_id", firstExampleId + from);
+                info.put("bytes", fs.getFileStatus(dest).getLen());
+                info.put("sha256", sha256(fs, dest));
+                shardList.add(info);
+            }
+            fs.delete(new Path(out.temporary(), "_write"), true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot move the shards of " + split, e);
+        }
+        return shardList;
+    }
+
+    static String sha256(FileSystem fs, Path file) throws IOException {
+        try (InputStream in = fs.open(file)) {
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            byte[] buffer = new byte[1 << 16];
+            for (int n = in.read(buffer); n > 0; n = in.read(buffer)) {
+                d.update(buffer, 0, n);
+            }
+            return HexFormat.of().formatHex(d.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static JsonNode readManifest(FileSystem fs, Path manifest) {
+        try {
+            if (!fs.exists(manifest)) {
+                throw new BadInputException(manifest.getParent() + " has no " + MANIFEST
+                        + "; --incremental extends a complete prepared dataset");
+            }
+            try (InputStream in = fs.open(manifest)) {
+                JsonNode m = JSON.readTree(in);
+                int version = m.path("format_version").asInt(-1);
+                if (version < 1 || version > FORMAT_VERSION) {
+                    throw new BadInputException(manifest + ": format_version found " + version
+                            + ", this lmspark reads up to " + FORMAT_VERSION);
+                }
+                return m;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + manifest, e);
+        }
+    }
+
+    private static byte[] bytes(JsonNode node) {
+        try {
+            return (JSON.writeValueAsString(node) + "\n").getBytes(StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static ObjectNode manifest(PrepareConfig c, TokenizerSource tokenizer, List<InputFiles.File> files,
+            long firstDoc, long read, long kept, long dropped, long tooShort, long replacements, long longDocs,
+            Map<String, Long> docsPerSplit, Map<String, DatasetStats> stats, List<Map<String, Object>> shards,
+            Map<String, Long> examples, Map<String, Long> tokens, JsonNode previous, Configuration hadoop,
+            SparkSession spark) {
+        LmTokenizer tok = tokenizer.tokenizer();
+        boolean mlm = c.objective() != PrepareConfig.Objective.CLM;
+        ObjectNode m = JSON.createObjectNode();
+        m.put("format_version", FORMAT_VERSION);
+        m.put("objective", c.objective().cliName());
+        m.put("max_length", c.maxLength());
+        ObjectNode padding = m.putObject("padding_side");
+        for (String split : examples.keySet()) {
+            padding.put(split, split.equals("predict") ? "left" : c.paddingSide());
+        }
+        m.put("seed", c.seed());
+        ObjectNode numExamples = m.putObject("num_examples");
+        ObjectNode numTokens = m.putObject("num_tokens");
+        ArrayNode shardArray = m.putArray("shards");
+        if (previous != null) {
+            previous.path("num_examples").fields().forEachRemaining(e -> numExamples.put(e.getKey(), e.getValue().asLong()));
+            previous.path("num_tokens").fields().forEachRemaining(e -> numTokens.put(e.getKey(), e.getValue().asLong()));
+            previous.path("shards").forEach(shardArray::add);
+        }
+        examples.forEach((k, v) -> numExamples.put(k, numExamples.path(k).asLong(0) + v));
+        tokens.forEach((k, v) -> numTokens.put(k, numTokens.path(k).asLong(0) + v));
+        shards.forEach(s -> shardArray.add(JSON.valueToTree(s)));
+        m.set("config", JSON.valueToTree(c.describe()));
+        ObjectNode t = m.putObject("tokenizer");
+        t.put("sha256", tokenizer.sha256());
+        t.put("type", tok.modelType());
+        t.put("vocab_size", tok.vocabSize());
+        t.set("special_token_ids", JSON.valueToTree(tok.specials().byName()));
+
+        ObjectNode st = JSON.createObjectNode();
+        st.put("documents_read", read);
+        st.put("documents_kept", kept);
+        st.put("documents_dropped", dropped);
+        st.put("documents_dropped_min_chars", tooShort);
+        st.put("documents_dropped_duplicates", dropped - tooShort);
+        st.put("documents_longer_than_window", longDocs);
+        st.put("long_documents", c.objective() == PrepareConfig.Objective.MLM && c.nsp() ? "truncated" : "split");
+        st.put("invalid_utf8_replacements", replacements);
+        st.set("documents_per_split", JSON.valueToTree(docsPerSplit));
+        ObjectNode perSplit = st.putObject("splits");
+        stats.forEach((split, s) -> perSplit.set(split, JSON.valueToTree(s.describe(
+                mlm && !split.equals("predict"), c.nsp(), c.objective() == PrepareConfig.Objective.CLM && c.fimRate() > 0))));
+
+        ObjectNode p = JSON.createObjectNode();
+        p.put("lmspark_version", VersionProvider.version());
+        String commit = System.getProperty("lmspark.git.commit");
+        if (commit == null || commit.isBlank()) {
+            p.putNull("git_commit");
+        } else {
+            p.put("git_commit", commit);
+        }
+        p.put("spark_version", spark.version());
+        p.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        p.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+        ArrayNode inputFiles = JSON.createArrayNode();
+        for (Map.Entry<String, String> e : fileHashes(spark, files).entrySet()) {
+            InputFiles.File f = files.stream().filter(x -> x.path().equals(e.getKey())).findFirst().orElseThrow();
+            ObjectNode o = inputFiles.addObject();
+            o.put("path", f.path());
+            o.put("bytes", f.size());
+            o.put("modification_time", f.modificationTime());
+            o.put("sha256", e.getValue());
+        }
+
+        ArrayNode increments = m.putArray("increments");
+        if (previous != null) {
+            previous.path("increments").forEach(increments::add);
+        }
+        ObjectNode inc = increments.addObject();
+        inc.put("index", increments.size() - 1);
+        inc.set("files", inputFiles);
+        inc.put("first_doc_id", firstDoc);
+        inc.put("next_doc_id", firstDoc + read);
+        inc.set("num_examples", JSON.valueToTree(examples));
+        inc.set("statistics", st);
+        if (previous == null) {
+            m.set("statistics", st);
+        } else {
+            m.set("statistics", previous.path("statistics"));
+        }
+        m.set("provenance", p);
+        return m;
+    }
+
+    /** SHA-256 of every input file, computed in parallel by Spark. */
+    private static Map<String, String> fileHashes(SparkSession spark, List<InputFiles.File> files) {
+        List<String> paths = files.stream().map(InputFiles.File::path).toList();
+        var conf = new org.apache.spark.util.SerializableConfiguration(spark.sparkContext().hadoopConfiguration());
+        List<Tuple2<String, String>> hashes = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext())
+                .parallelize(paths, Math.max(1, Math.min(paths.size(), spark.sparkContext().defaultParallelism())))
+                .map(path -> {
+                    Path p = new Path(path);
+                    return new Tuple2<>(path, sha256(p.getFileSystem(conf.value()), p));
+                })
+                .collect();
+        Map<String, String> out = new TreeMap<>();
+        hashes.forEach(h -> out.put(h._1(), h._2()));
+        return out;
+    }
+
+    /** Moves an increment's shards into the dataset, then replaces the manifest (last). */
+    private static void appendIncrement(FileSystem fs, Path dataset, AtomicOutput out, ObjectNode manifest) {
+        try {
+            for (String split : SPLITS) {
+                Path dir = new Path(out.temporary(), split);
+                if (!fs.exists(dir)) {
+                    continue;
+                }
+                fs.mkdirs(new Path(dataset, split));
+                for (FileStatus f : fs.listStatus(dir)) {
+                    Path dest = new Path(new Path(dataset, split), f.getPath().getName());
+                    if (fs.exists(dest) || !fs.rename(f.getPath(), dest)) {
+                        throw new IOException("cannot move " + f.getPath() + " to " + dest);
+                    }
+                }
+            }
+            Path next = new Path(dataset, "." + MANIFEST + ".next");
+            try (var os = fs.create(next, true)) {
+                os.write(bytes(manifest));
+            }
+            Path old = new Path(dataset, "." + MANIFEST + ".old");
+            fs.delete(old, false);
+            if (!fs.rename(new Path(dataset, MANIFEST), old) || !fs.rename(next, new Path(dataset, MANIFEST))) {
+                throw new IOException("cannot replace " + new Path(dataset, MANIFEST));
+            }
+            fs.delete(old, false);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot append the increment to " + dataset, e);
+        }
+    }
+}

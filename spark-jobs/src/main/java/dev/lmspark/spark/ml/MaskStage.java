@@ -1,0 +1,135 @@
+package dev.lmspark.spark.ml;
+
+import dev.lmspark.data.BadInputException;
+import dev.lmspark.data.collate.Masker;
+import dev.lmspark.data.collate.MaskingConfig;
+import dev.lmspark.data.random.Seeds;
+import dev.lmspark.data.tokenizer.LmTokenizer;
+import java.util.Arrays;
+import org.apache.spark.api.java.function.MapFunction;
+import org.apache.spark.ml.param.BooleanParam;
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.LongParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.Identifiable;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * BERT masking of sequence rows ({@link Masker}): adds {@code input_ids} (masked) and {@code
+ * labels}, keyed on (seed, doc_id, seq). Special tokens (of the tokenizer) are never chosen.
+ */
+public final class MaskStage extends LmStage {
+    private static final long serialVersionUID = 1L;
+    static final long STREAM = 31;
+
+    public final Param<String> strategy = new Param<>(this, "strategy", "bernoulli or fixed-count",
+            (String s) -> s.equals("bernoulli") || s.equals("fixed-count"));
+    public final DoubleParam mlmProbability = probability(this, "mlmProbability", "share of tokens predicted");
+    public final DoubleParam maskReplaceProb = probability(this, "maskReplaceProb", "share of predicted tokens set to [MASK]");
+    public final DoubleParam randomReplaceProb = probability(this, "randomReplaceProb", "share set to a random token");
+    public final IntParam maxPredictions = intParam(this, "maxPredictions", "cap for fixed-count", 1);
+    public final BooleanParam wholeWord = flag(this, "wholeWord", "mask whole words");
+    public final LongParam seed = seedParam(this);
+
+    public MaskStage(String uid) {
+        super(uid);
+        setDefault(strategy, "bernoulli");
+        setDefault(mlmProbability, 0.15);
+        setDefault(maskReplaceProb, 0.8);
+        setDefault(randomReplaceProb, 0.1);
+        setDefault(maxPredictions, 20);
+        setDefault(wholeWord, false);
+        setDefault(seed, 42L);
+    }
+
+    public MaskStage() {
+        this(Identifiable.randomUID("lmspark_mask"));
+    }
+
+    public MaskStage setTokenizer(String p) {
+        set(tokenizer, p);
+        return this;
+    }
+
+    /** Sets every masking param from a config. */
+    public MaskStage setConfig(MaskingConfig c) {
+        set(strategy, c.strategy().cliName());
+        set(mlmProbability, c.mlmProbability());
+        set(maskReplaceProb, c.maskReplaceProb());
+        set(randomReplaceProb, c.randomReplaceProb());
+        set(maxPredictions, c.maxPredictions());
+        set(wholeWord, c.wholeWord());
+        return this;
+    }
+
+    public MaskStage setSeed(long s) {
+        set(seed, s);
+        return this;
+    }
+
+    /** The masking config the params describe. */
+    public MaskingConfig config() {
+        return new MaskingConfig(MaskingConfig.Strategy.fromCliName(getOrDefault(strategy)),
+                (Double) getOrDefault(mlmProbability), (Double) getOrDefault(maskReplaceProb),
+                (Double) getOrDefault(randomReplaceProb), (Integer) getOrDefault(maxPredictions),
+                (Boolean) getOrDefault(wholeWord));
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        String name = getClass().getSimpleName();
+        var ints = DataTypes.createArrayType(DataTypes.IntegerType, false);
+        require(schema, Sequences.IDS, ints, name);
+        require(schema, Sequences.DOC_ID, DataTypes.LongType, name);
+        require(schema, Sequences.SEQ, DataTypes.LongType, name);
+        absent(schema, Sequences.INPUT_IDS, name);
+        absent(schema, Sequences.LABELS, name);
+        return schema.add(Sequences.INPUT_IDS, ints, false).add(Sequences.LABELS, ints, false);
+    }
+
+    @Override
+    public Dataset<Row> transform(Dataset<?> dataset) {
+        StructType out = transformSchema(dataset.schema());
+        LmTokenizer tok = tokenizerSource(dataset.sparkSession()).tokenizer();
+        if (tok.specials().mask() == null) {
+            throw new BadInputException("masking needs a tokenizer with a [MASK] token");
+        }
+        Masker masker = new Masker(config(), tok.specials().mask(), tok.vocabSize(), tok.specialIds());
+        var special = tok.specialIds();
+        long root = (Long) getOrDefault(seed);
+        StructType schema = dataset.schema();
+        int docAt = schema.fieldIndex(Sequences.DOC_ID);
+        int seqAt = schema.fieldIndex(Sequences.SEQ);
+        int idsAt = schema.fieldIndex(Sequences.IDS);
+        int startsAt = schema.fieldIndex(Sequences.WORD_START);
+        return dataset.toDF().map((MapFunction<Row, Row>) r -> {
+            int[] ids = Sequences.ints(r, idsAt);
+            boolean[] starts = Sequences.booleans(r, startsAt);
+            if (starts == null) {
+                starts = new boolean[ids.length];
+                Arrays.fill(starts, true);
+            }
+            boolean[] isSpecial = new boolean[ids.length];
+            for (int i = 0; i < ids.length; i++) {
+                isSpecial[i] = special.get(ids[i]);
+            }
+            Masker.Result m = masker.mask(ids, isSpecial, starts, Seeds.random(root, STREAM, r.getLong(docAt), r.getLong(seqAt)));
+            Object[] values = Arrays.copyOf(TokenizeStage.toArray(r), r.length() + 2);
+            values[r.length()] = m.inputIds();
+            values[r.length() + 1] = m.labels();
+            return RowFactory.create(values);
+        }, Encoders.row(out));
+    }
+
+    public static MLReader<MaskStage> read() {
+        return new DefaultParamsReader<>();
+    }
+}

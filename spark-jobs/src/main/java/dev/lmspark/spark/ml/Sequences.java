@@ -1,0 +1,122 @@
+package dev.lmspark.spark.ml;
+
+import dev.lmspark.data.collate.Segment;
+import java.util.List;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/** The rows passed between stages, and conversions between Spark rows and Java arrays. */
+public final class Sequences {
+    private Sequences() {}
+
+    public static final String SPLIT = "split";
+    public static final String DOC_ID = "doc_id";
+    public static final String SEQ = "seq";
+    public static final String IDS = "ids";
+    public static final String WORD_START = "word_start";
+    public static final String TYPE_IDS = "type_ids";
+    public static final String NSP_LABEL = "next_sentence_label";
+    public static final String INPUT_IDS = "input_ids";
+    public static final String LABELS = "labels";
+
+    /** split, doc_id, seq, ids, word_start, type_ids, next_sentence_label. */
+    public static final StructType SCHEMA =
+            new StructType()
+                    .add(SPLIT, DataTypes.StringType, false)
+                    .add(DOC_ID, DataTypes.LongType, false)
+                    .add(SEQ, DataTypes.LongType, false)
+                    .add(IDS, DataTypes.createArrayType(DataTypes.IntegerType, false), false)
+                    .add(WORD_START, DataTypes.createArrayType(DataTypes.BooleanType, false), true)
+                    .add(TYPE_IDS, DataTypes.createArrayType(DataTypes.ByteType, false), true)
+                    .add(NSP_LABEL, DataTypes.IntegerType, true);
+
+    /** A sequence row. */
+    public static Row row(
+            String split,
+            long docId,
+            long seq,
+            int[] ids,
+            boolean[] wordStart,
+            byte[] typeIds,
+            Integer nsp) {
+        return RowFactory.create(split, docId, seq, ids, wordStart, typeIds, nsp);
+    }
+
+    /** A sequence row from a segment (word starts kept). */
+    public static Row row(
+            String split, long docId, long seq, Segment s, byte[] typeIds, Integer nsp) {
+        return row(split, docId, seq, s.ids(), s.wordStart(), typeIds, nsp);
+    }
+
+    public static int[] ints(Row row, int i) {
+        List<Integer> list = row.getList(i);
+        int[] out = new int[list.size()];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = list.get(k);
+        }
+        return out;
+    }
+
+    public static boolean[] booleans(Row row, int i) {
+        if (row.isNullAt(i)) {
+            return null;
+        }
+        List<Boolean> list = row.getList(i);
+        boolean[] out = new boolean[list.size()];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = list.get(k);
+        }
+        return out;
+    }
+
+    public static byte[] bytes(Row row, int i) {
+        if (row.isNullAt(i)) {
+            return null;
+        }
+        List<Byte> list = row.getList(i);
+        byte[] out = new byte[list.size()];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = list.get(k);
+        }
+        return out;
+    }
+
+    /** The column's list of int arrays (tokenized sentences). */
+    public static int[][] intArrays(Row row, int i) {
+        List<List<Integer>> lists = row.getList(i);
+        int[][] out = new int[lists.size()][];
+        for (int k = 0; k < out.length; k++) {
+            List<Integer> l = lists.get(k);
+            out[k] = new int[l.size()];
+            for (int j = 0; j < out[k].length; j++) {
+                out[k][j] = l.get(j);
+            }
+        }
+        return out;
+    }
+
+    public static boolean[][] booleanArrays(Row row, int i) {
+        List<List<Boolean>> lists = row.getList(i);
+        boolean[][] out = new boolean[lists.size()][];
+        for (int k = 0; k < out.length; k++) {
+            List<Boolean> l = lists.get(k);
+            out[k] = new boolean[l.size()];
+            for (int j = 0; j < out[k].length; j++) {
+                out[k][j] = l.get(j);
+            }
+        }
+        return out;
+    }
+
+    /** Split codes used in random keys. */
+    public static long splitCode(String split) {
+        return switch (split) {
+            case "train" -> 0;
+            case "validation" -> 1;
+            case "predict" -> 2;
+            default -> 3;
+        };
+    }
+}
