@@ -25,6 +25,9 @@ import picocli.CommandLine.ParameterException;
             QuickstartCommand.class,
             SampleCorpusCommand.class,
             TrainTokenizerCommand.class,
+            PrepareCommand.class,
+            InspectCommand.class,
+            VerifyCommand.class,
             HelpCommand.class
         })
 public final class Main implements Runnable {

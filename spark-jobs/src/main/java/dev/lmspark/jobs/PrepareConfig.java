@@ -59,7 +59,8 @@ public record PrepareConfig(
                     return o;
                 }
             }
-            throw new IllegalArgumentException("unknown objective '" + s + "'; use mlm, clm or mlm-seq2seq");
+            throw new IllegalArgumentException(
+                    "unknown objective '" + s + "'; use mlm, clm or mlm-seq2seq");
         }
     }
 
@@ -70,22 +71,26 @@ public record PrepareConfig(
         inputs.forEach(i -> HadoopPaths.check("--input", i));
         HadoopPaths.check("--output", output);
         HadoopPaths.check("--tokenizer", tokenizer);
-        if (inputFormat == null) {
-            inputFormat = InputFormat.fromPath(inputs.get(0));
-        }
-        int minimum = switch (objective) {
-            case MLM -> nsp ? 5 : 3;
-            case CLM -> 2;
-            case MLM_SEQ2SEQ -> 4;
-        };
+        int minimum =
+                switch (objective) {
+                    case MLM -> nsp ? 5 : 3;
+                    case CLM -> 2;
+                    case MLM_SEQ2SEQ -> 4;
+                };
         if (maxLength < minimum) {
-            String form = switch (objective) {
-                case MLM -> nsp ? "[CLS] A [SEP] B [SEP]" : "[CLS] text [SEP]";
-                case CLM -> "a token and EOS";
-                case MLM_SEQ2SEQ -> "[CLS] prefix [SEP] target [SEP]";
-            };
+            String form =
+                    switch (objective) {
+                        case MLM -> nsp ? "[CLS] A [SEP] B [SEP]" : "[CLS] text [SEP]";
+                        case CLM -> "a token and EOS";
+                        case MLM_SEQ2SEQ -> "[CLS] prefix [SEP] target [SEP]";
+                    };
             throw new BadInputException(
-                    "--max-length " + maxLength + " is too short for " + form + "; use at least " + minimum);
+                    "--max-length "
+                            + maxLength
+                            + " is too short for "
+                            + form
+                            + "; use at least "
+                            + minimum);
         }
         if (shards < 1) {
             throw new BadInputException("--shards " + shards + " must be at least 1");
@@ -98,22 +103,26 @@ public record PrepareConfig(
             throw new BadInputException("--min-chars " + minChars + " must be 0 or more");
         }
         if (partitions < 0) {
-            throw new BadInputException("--partitions " + partitions + " must be 0 (automatic) or more");
+            throw new BadInputException(
+                    "--partitions " + partitions + " must be 0 (automatic) or more");
         }
         if (!(shortSeqProb >= 0 && shortSeqProb <= 1)) {
-            throw new BadInputException("--short-seq-prob " + shortSeqProb + " must be between 0 and 1");
+            throw new BadInputException(
+                    "--short-seq-prob " + shortSeqProb + " must be between 0 and 1");
         }
         if (!(fimRate >= 0 && fimRate <= 1)) {
             throw new BadInputException("--fim-rate " + fimRate + " must be between 0 and 1");
         }
         if (!(fimSpmRate >= 0 && fimSpmRate <= 1)) {
-            throw new BadInputException("--fim-spm-rate " + fimSpmRate + " must be between 0 and 1");
+            throw new BadInputException(
+                    "--fim-spm-rate " + fimSpmRate + " must be between 0 and 1");
         }
         if (!fimLevel.equals("document") && !fimLevel.equals("context")) {
             throw new BadInputException("--fim-level " + fimLevel + " is not document or context");
         }
         if (fimLevel.equals("context") && !pack && fimRate > 0) {
-            throw new BadInputException("--fim-level context applies to packed windows; add --pack");
+            throw new BadInputException(
+                    "--fim-level context applies to packed windows; add --pack");
         }
         if (!paddingSide.equals("right") && !paddingSide.equals("left")) {
             throw new BadInputException("--padding-side " + paddingSide + " is not right or left");
@@ -124,16 +133,32 @@ public record PrepareConfig(
         if (objective != Objective.MLM && nsp) {
             throw new BadInputException("--nsp applies to --objective mlm");
         }
-        if (objective == Objective.MLM_SEQ2SEQ && inputFormat != InputFormat.JSONL && inputFormat != InputFormat.PARQUET) {
-            throw new BadInputException(
-                    "--objective mlm-seq2seq reads --prefix-field and --target-field; use jsonl or parquet input");
-        }
         inputs = List.copyOf(inputs);
+    }
+
+    /**
+     * The input format: {@code --input-format}, else what the extension of the first input file
+     * implies ({@code .gz} looked through).
+     */
+    public InputFormat formatOf(List<String> files) {
+        InputFormat f = inputFormat != null ? inputFormat : InputFormat.fromPath(files.get(0));
+        if (objective == Objective.MLM_SEQ2SEQ
+                && f != InputFormat.JSONL
+                && f != InputFormat.PARQUET) {
+            throw new BadInputException(
+                    "--objective mlm-seq2seq reads --prefix-field and --target-field;"
+                            + " give jsonl or parquet input (found "
+                            + f.cliName()
+                            + ")");
+        }
+        return f;
     }
 
     /** The fields to read from each input record. */
     public List<String> fields() {
-        return objective == Objective.MLM_SEQ2SEQ ? List.of(prefixField, targetField) : List.of(textField);
+        return objective == Objective.MLM_SEQ2SEQ
+                ? List.of(prefixField, targetField)
+                : List.of(textField);
     }
 
     /** The column names they are read into. */
@@ -145,7 +170,7 @@ public record PrepareConfig(
     public Map<String, Object> describe() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("inputs", inputs);
-        m.put("input_format", inputFormat.cliName());
+        m.put("input_format", inputFormat == null ? "auto" : inputFormat.cliName());
         m.put("text_field", textField);
         if (objective == Objective.MLM_SEQ2SEQ) {
             m.put("prefix_field", prefixField);

@@ -105,35 +105,76 @@ public final class PrepareJob {
         List<PipelineStage> stages = new ArrayList<>();
         switch (c.objective()) {
             case MLM -> {
-                stages.add(new TokenizeStage().setTokenizer(tokenizerPath).setSentences(true).setOutputCol("sentences"));
+                stages.add(
+                        new TokenizeStage()
+                                .setTokenizer(tokenizerPath)
+                                .setSentences(true)
+                                .setOutputCol("sentences"));
                 if (c.nsp()) {
-                    stages.add(new NspPairingStage().setTokenizer(tokenizerPath).setMaxLength(c.maxLength())
-                            .setShortSeqProb(c.shortSeqProb()).setSeed(c.seed()));
+                    stages.add(
+                            new NspPairingStage()
+                                    .setTokenizer(tokenizerPath)
+                                    .setMaxLength(c.maxLength())
+                                    .setShortSeqProb(c.shortSeqProb())
+                                    .setSeed(c.seed()));
                 } else {
-                    stages.add(new PackStage().setTokenizer(tokenizerPath).setInputCol("sentences")
-                            .setMode("sentences").setMaxLength(c.maxLength()));
+                    stages.add(
+                            new PackStage()
+                                    .setTokenizer(tokenizerPath)
+                                    .setInputCol("sentences")
+                                    .setMode("sentences")
+                                    .setMaxLength(c.maxLength()));
                 }
-                stages.add(new MaskStage().setTokenizer(tokenizerPath).setConfig(c.masking()).setSeed(c.seed()));
-                stages.add(new PadStage().setTokenizer(tokenizerPath).setMaxLength(c.maxLength())
-                        .setPaddingSide(c.paddingSide()).setNsp(c.nsp()));
+                stages.add(
+                        new MaskStage()
+                                .setTokenizer(tokenizerPath)
+                                .setConfig(c.masking())
+                                .setSeed(c.seed()));
+                stages.add(
+                        new PadStage()
+                                .setTokenizer(tokenizerPath)
+                                .setMaxLength(c.maxLength())
+                                .setPaddingSide(c.paddingSide())
+                                .setNsp(c.nsp()));
             }
             case CLM -> {
                 boolean documentFim = c.fimRate() > 0 && c.fimLevel().equals("document");
-                stages.add(documentFim
-                        ? new FimStage().setTokenizer(tokenizerPath).setLevel("document").setRate(c.fimRate())
-                                .setSpmRate(c.fimSpmRate()).setSeed(c.seed())
-                        : new TokenizeStage().setTokenizer(tokenizerPath));
-                stages.add(new PackStage().setTokenizer(tokenizerPath).setMode(c.pack() ? "causal" : "documents")
-                        .setMaxLength(c.maxLength()));
+                stages.add(
+                        documentFim
+                                ? new FimStage()
+                                        .setTokenizer(tokenizerPath)
+                                        .setLevel("document")
+                                        .setRate(c.fimRate())
+                                        .setSpmRate(c.fimSpmRate())
+                                        .setSeed(c.seed())
+                                : new TokenizeStage().setTokenizer(tokenizerPath));
+                stages.add(
+                        new PackStage()
+                                .setTokenizer(tokenizerPath)
+                                .setMode(c.pack() ? "causal" : "documents")
+                                .setMaxLength(c.maxLength()));
                 if (c.fimRate() > 0 && c.fimLevel().equals("context")) {
-                    stages.add(new FimStage().setTokenizer(tokenizerPath).setLevel("context").setRate(c.fimRate())
-                            .setSpmRate(c.fimSpmRate()).setSeed(c.seed()));
+                    stages.add(
+                            new FimStage()
+                                    .setTokenizer(tokenizerPath)
+                                    .setLevel("context")
+                                    .setRate(c.fimRate())
+                                    .setSpmRate(c.fimSpmRate())
+                                    .setSeed(c.seed()));
                 }
-                stages.add(new PadStage().setTokenizer(tokenizerPath).setMaxLength(c.maxLength())
-                        .setPaddingSide(c.paddingSide()).setCausal(true));
+                stages.add(
+                        new PadStage()
+                                .setTokenizer(tokenizerPath)
+                                .setMaxLength(c.maxLength())
+                                .setPaddingSide(c.paddingSide())
+                                .setCausal(true));
             }
-            case MLM_SEQ2SEQ -> stages.add(
-                    new Seq2SeqStage().setTokenizer(tokenizerPath).setMaxLength(c.maxLength()).setSeed(c.seed()));
+            case MLM_SEQ2SEQ ->
+                    stages.add(
+                            new Seq2SeqStage()
+                                    .setTokenizer(tokenizerPath)
+                                    .setMaxLength(c.maxLength())
+                                    .setSeed(c.seed()));
         }
         return stages;
     }
@@ -159,7 +200,8 @@ public final class PrepareJob {
         TokenizerSource tokenizer =
                 previous == null
                         ? TokenizerSource.read(c.tokenizer(), c.lowercase(), hadoop)
-                        : TokenizerSource.read(new Path(qualified, "tokenizer").toString(), false, hadoop);
+                        : TokenizerSource.read(
+                                new Path(qualified, "tokenizer").toString(), false, hadoop);
         checkTokenizer(c, tokenizer.tokenizer());
 
         List<InputFiles.File> files = InputFiles.list(c.inputs(), hadoop);
@@ -176,9 +218,17 @@ public final class PrepareJob {
             }
             files.removeIf(f -> known.contains(f.path()));
             if (files.isEmpty()) {
-                progress.printf("prepare: no input files beyond the %d already in %s; nothing to do%n",
+                progress.printf(
+                        "prepare: no input files beyond the %d already in %s; nothing to do%n",
                         known.size(), qualified);
-                return new Result(qualified.toString(), true, 0, Map.of(), Map.of(), Map.of(), seconds(start));
+                return new Result(
+                        qualified.toString(),
+                        true,
+                        0,
+                        Map.of(),
+                        Map.of(),
+                        Map.of(),
+                        seconds(start));
             }
             for (JsonNode shard : previous.path("shards")) {
                 String split = shard.path("split").asText();
@@ -188,23 +238,34 @@ public final class PrepareJob {
         }
 
         Map<String, Double> stageSeconds = new LinkedHashMap<>();
-        try (AtomicOutput out = AtomicOutput.begin("--output", previous != null ? temporarySibling(qualified) : target,
-                c.overwrite() || previous != null, hadoop)) {
+        try (AtomicOutput out =
+                AtomicOutput.begin(
+                        "--output",
+                        previous != null ? temporarySibling(qualified) : target,
+                        c.overwrite() || previous != null,
+                        hadoop)) {
             String tokenizerPath = new Path(out.temporary(), "tokenizer").toString();
             tokenizer.files().forEach((name, bytes) -> out.write("tokenizer/" + name, bytes));
 
             // Read.
             long t = System.nanoTime();
-            Dataset<Row> raw = new DocumentReader(c.inputFormat(), c.fields()).read(spark, files, c.columns(), firstDoc);
+            Dataset<Row> raw =
+                    new DocumentReader(
+                                    c.formatOf(files.stream().map(InputFiles.File::path).toList()),
+                                    c.fields())
+                            .read(spark, files, c.columns(), firstDoc);
             if (c.partitions() > 0) {
                 raw = raw.repartition(c.partitions());
             }
             raw = raw.persist(StorageLevel.MEMORY_AND_DISK());
             long read = raw.count();
-            long replacements = read == 0 ? 0 : raw.agg(functions.sum("replacements")).first().getLong(0);
+            long replacements =
+                    read == 0 ? 0 : raw.agg(functions.sum("replacements")).first().getLong(0);
             if (read == 0) {
-                throw new BadInputException("--input " + String.join(",", c.inputs())
-                        + " holds no documents (every line or record is blank); check the paths and --input-format");
+                throw new BadInputException(
+                        "--input "
+                                + String.join(",", c.inputs())
+                                + " holds no documents (every line or record is blank); check the paths and --input-format");
             }
             Dataset<Row> docs = filter(raw, c);
             docs = docs.persist(StorageLevel.MEMORY_AND_DISK());
@@ -212,10 +273,15 @@ public final class PrepareJob {
             long dropped = read - kept;
             long tooShort = c.minChars() > 0 ? raw.filter(shortDocs(c.minChars())).count() : 0;
             stageSeconds.put("read", seconds(t));
-            progress.printf("prepare: %,d documents read from %d file(s); %,d kept%n", read, files.size(), kept);
+            progress.printf(
+                    "prepare: %,d documents read from %d file(s); %,d kept%n",
+                    read, files.size(), kept);
             if (kept == 0) {
-                throw new BadInputException("no document is left after --min-chars " + c.minChars()
-                        + (c.dedup() ? " and --dedup" : "") + "; lower --min-chars");
+                throw new BadInputException(
+                        "no document is left after --min-chars "
+                                + c.minChars()
+                                + (c.dedup() ? " and --dedup" : "")
+                                + "; lower --min-chars");
             }
             Map<String, Long> docsPerSplit = countBy(docs, Sequences.SPLIT);
 
@@ -226,7 +292,10 @@ public final class PrepareJob {
             Dataset<Row> tokenized = null;
             for (int i = 0; i < stages.size(); i++) {
                 t = System.nanoTime();
-                Dataset<Row> next = ((Transformer) stages.get(i)).transform(data).persist(StorageLevel.MEMORY_AND_DISK());
+                Dataset<Row> next =
+                        ((Transformer) stages.get(i))
+                                .transform(data)
+                                .persist(StorageLevel.MEMORY_AND_DISK());
                 next.count();
                 if (i == 0) {
                     tokenized = next;
@@ -255,12 +324,24 @@ public final class PrepareJob {
                 }
                 exampleCounts.put(split, st.examples);
                 tokenCounts.put(split, st.tokens);
-                long trainRows = stats.containsKey("train") ? stats.get("train").examples : st.examples;
+                long trainRows =
+                        stats.containsKey("train") ? stats.get("train").examples : st.examples;
                 int n = shardCount(split, st.examples, trainRows, c.shards());
-                Dataset<Row> rows = examples.filter((FilterFunction<Row>) r -> r.getString(0).equals(split));
+                Dataset<Row> rows =
+                        examples.filter((FilterFunction<Row>) r -> r.getString(0).equals(split));
                 double[] times = new double[2];
-                shards.addAll(writeSplit(spark, rows, split, st.examples, n,
-                        firstExample.getOrDefault(split, 0L), firstShard.getOrDefault(split, 0), c, out, times));
+                shards.addAll(
+                        writeSplit(
+                                spark,
+                                rows,
+                                split,
+                                st.examples,
+                                n,
+                                firstExample.getOrDefault(split, 0L),
+                                firstShard.getOrDefault(split, 0),
+                                c,
+                                out,
+                                times));
                 stageSeconds.merge("shuffle", times[0], Double::sum);
                 writeSeconds += times[1];
             }
@@ -271,8 +352,26 @@ public final class PrepareJob {
             }
             docs.unpersist();
 
-            ObjectNode manifest = manifest(c, tokenizer, files, firstDoc, read, kept, dropped, tooShort, replacements,
-                    longDocs, docsPerSplit, stats, shards, exampleCounts, tokenCounts, previous, hadoop, spark);
+            ObjectNode manifest =
+                    manifest(
+                            c,
+                            tokenizer,
+                            files,
+                            firstDoc,
+                            read,
+                            kept,
+                            dropped,
+                            tooShort,
+                            replacements,
+                            longDocs,
+                            docsPerSplit,
+                            stats,
+                            shards,
+                            exampleCounts,
+                            tokenCounts,
+                            previous,
+                            hadoop,
+                            spark);
             if (previous == null) {
                 out.write(MANIFEST, bytes(manifest));
                 out.publish();
@@ -280,7 +379,14 @@ public final class PrepareJob {
                 appendIncrement(fs, qualified, out, manifest);
             }
             progress.printf("prepare: wrote %s%n", exampleCounts);
-            return new Result(qualified.toString(), false, kept, exampleCounts, tokenCounts, stageSeconds, seconds(start));
+            return new Result(
+                    qualified.toString(),
+                    false,
+                    kept,
+                    exampleCounts,
+                    tokenCounts,
+                    stageSeconds,
+                    seconds(start));
         }
     }
 
@@ -291,9 +397,12 @@ public final class PrepareJob {
     private static List<String> stageNames(PrepareConfig c) {
         return switch (c.objective()) {
             case MLM -> List.of("tokenize", "pair/pack", "mask/fim", "pad");
-            case CLM -> c.fimRate() > 0 && c.fimLevel().equals("context")
-                    ? List.of("tokenize", "pair/pack", "mask/fim", "pad")
-                    : c.fimRate() > 0 ? List.of("tokenize", "pair/pack", "pad") : List.of("tokenize", "pair/pack", "pad");
+            case CLM ->
+                    c.fimRate() > 0 && c.fimLevel().equals("context")
+                            ? List.of("tokenize", "pair/pack", "mask/fim", "pad")
+                            : c.fimRate() > 0
+                                    ? List.of("tokenize", "pair/pack", "pad")
+                                    : List.of("tokenize", "pair/pack", "pad");
             case MLM_SEQ2SEQ -> List.of("tokenize");
         };
     }
@@ -308,19 +417,31 @@ public final class PrepareJob {
         switch (c.objective()) {
             case MLM, MLM_SEQ2SEQ -> {
                 if (s.cls() == null || s.sep() == null || s.mask() == null) {
-                    throw new BadInputException("--tokenizer " + c.tokenizer() + " has no [CLS], [SEP] and [MASK];"
-                            + " --objective " + c.objective().cliName() + " needs a WordPiece (BERT) tokenizer");
+                    throw new BadInputException(
+                            "--tokenizer "
+                                    + c.tokenizer()
+                                    + " has no [CLS], [SEP] and [MASK];"
+                                    + " --objective "
+                                    + c.objective().cliName()
+                                    + " needs a WordPiece (BERT) tokenizer");
                 }
             }
             case CLM -> {
                 if (s.eos() == null) {
-                    throw new BadInputException("--tokenizer " + c.tokenizer() + " has no EOS token"
-                            + " (<|endoftext|> or [SEP]); --objective clm needs one");
+                    throw new BadInputException(
+                            "--tokenizer "
+                                    + c.tokenizer()
+                                    + " has no EOS token"
+                                    + " (<|endoftext|> or [SEP]); --objective clm needs one");
                 }
                 if (c.fimRate() > 0 && !s.hasFim()) {
-                    throw new BadInputException("--fim-rate " + c.fimRate() + " needs a tokenizer with <fim_prefix>,"
-                            + " <fim_middle>, <fim_suffix> and <fim_pad>; --tokenizer " + c.tokenizer()
-                            + " has none: train one with train-tokenizer --type bpe, or set --fim-rate 0");
+                    throw new BadInputException(
+                            "--fim-rate "
+                                    + c.fimRate()
+                                    + " needs a tokenizer with <fim_prefix>,"
+                                    + " <fim_middle>, <fim_suffix> and <fim_pad>; --tokenizer "
+                                    + c.tokenizer()
+                                    + " has none: train one with train-tokenizer --type bpe, or set --fim-rate 0");
                 }
             }
         }
@@ -335,32 +456,51 @@ public final class PrepareJob {
         if (c.dedup()) {
             List<String> cols = c.columns();
             StructType withHash = docs.schema().add("text_hash", DataTypes.StringType, false);
-            Dataset<Row> hashed = docs.map((MapFunction<Row, Row>) r -> {
-                StringBuilder b = new StringBuilder();
-                for (String col : cols) {
-                    b.append(normalizeForDedup(r.getString(r.fieldIndex(col)))).append('\u0000');
-                }
-                Object[] v = new Object[r.length() + 1];
-                for (int i = 0; i < r.length(); i++) {
-                    v[i] = r.get(i);
-                }
-                v[r.length()] = TokenizerSource.sha256(b.toString().getBytes(StandardCharsets.UTF_8));
-                return RowFactory.create(v);
-            }, Encoders.row(withHash));
-            Dataset<Row> first = hashed.groupBy("text_hash").agg(functions.min("doc_id").as("doc_id")).select("doc_id");
+            Dataset<Row> hashed =
+                    docs.map(
+                            (MapFunction<Row, Row>)
+                                    r -> {
+                                        StringBuilder b = new StringBuilder();
+                                        for (String col : cols) {
+                                            b.append(
+                                                            normalizeForDedup(
+                                                                    r.getString(r.fieldIndex(col))))
+                                                    .append('\u0000');
+                                        }
+                                        Object[] v = new Object[r.length() + 1];
+                                        for (int i = 0; i < r.length(); i++) {
+                                            v[i] = r.get(i);
+                                        }
+                                        v[r.length()] =
+                                                TokenizerSource.sha256(
+                                                        b.toString()
+                                                                .getBytes(StandardCharsets.UTF_8));
+                                        return RowFactory.create(v);
+                                    },
+                            Encoders.row(withHash));
+            Dataset<Row> first =
+                    hashed.groupBy("text_hash")
+                            .agg(functions.min("doc_id").as("doc_id"))
+                            .select("doc_id");
             docs = docs.join(first, docs.col("doc_id").equalTo(first.col("doc_id")), "left_semi");
         }
         long seed = c.seed();
         double fraction = c.validationFraction();
         StructType schema = docs.schema().add(Sequences.SPLIT, DataTypes.StringType, false);
-        return docs.map((MapFunction<Row, Row>) r -> {
-            Object[] v = new Object[r.length() + 1];
-            for (int i = 0; i < r.length(); i++) {
-                v[i] = r.get(i);
-            }
-            v[r.length()] = Seeds.uniform(seed, SPLIT_STREAM, r.getLong(0)) < fraction ? "validation" : "train";
-            return RowFactory.create(v);
-        }, Encoders.row(schema));
+        return docs.map(
+                (MapFunction<Row, Row>)
+                        r -> {
+                            Object[] v = new Object[r.length() + 1];
+                            for (int i = 0; i < r.length(); i++) {
+                                v[i] = r.get(i);
+                            }
+                            v[r.length()] =
+                                    Seeds.uniform(seed, SPLIT_STREAM, r.getLong(0)) < fraction
+                                            ? "validation"
+                                            : "train";
+                            return RowFactory.create(v);
+                        },
+                Encoders.row(schema));
     }
 
     private static org.apache.spark.sql.Column shortDocs(int minChars) {
@@ -370,7 +510,10 @@ public final class PrepareJob {
 
     /** NFC, whitespace runs as one space, trimmed, lowercase: what exact --dedup compares. */
     static String normalizeForDedup(String text) {
-        return Normalizer.normalize(text, Normalizer.Form.NFC).strip().replaceAll("\\s+", " ").toLowerCase(java.util.Locale.ROOT);
+        return Normalizer.normalize(text, Normalizer.Form.NFC)
+                .strip()
+                .replaceAll("\\s+", " ")
+                .toLowerCase(java.util.Locale.ROOT);
     }
 
     private static Map<String, Long> countBy(Dataset<Row> docs, String column) {
@@ -389,38 +532,47 @@ public final class PrepareJob {
         String col = c.objective() == PrepareConfig.Objective.MLM ? "sentences" : "tokens";
         int extra = c.objective() == PrepareConfig.Objective.MLM ? 2 : 1;
         int window = c.maxLength();
-        return tokenized.filter((FilterFunction<Row>) r -> {
-            int n = 0;
-            if (c.objective() == PrepareConfig.Objective.MLM) {
-                for (int[] s : Sequences.intArrays(r, r.fieldIndex(col))) {
-                    n += s.length;
-                }
-            } else {
-                n = r.getList(r.fieldIndex(col)).size();
-            }
-            return n + extra > window;
-        }).count();
+        return tokenized
+                .filter(
+                        (FilterFunction<Row>)
+                                r -> {
+                                    int n = 0;
+                                    if (c.objective() == PrepareConfig.Objective.MLM) {
+                                        for (int[] s : Sequences.intArrays(r, r.fieldIndex(col))) {
+                                            n += s.length;
+                                        }
+                                    } else {
+                                        n = r.getList(r.fieldIndex(col)).size();
+                                    }
+                                    return n + extra > window;
+                                })
+                .count();
     }
 
-    private static Map<String, DatasetStats> stats(Dataset<Row> examples, PrepareConfig c, SpecialTokenIds s) {
+    private static Map<String, DatasetStats> stats(
+            Dataset<Row> examples, PrepareConfig c, SpecialTokenIds s) {
         Integer mask = c.objective() == PrepareConfig.Objective.CLM ? null : s.mask();
         Integer fimPrefix = s.fimPrefix();
         Integer fimPad = s.fimPad();
         Integer eos = s.eos();
-        Map<String, DatasetStats> out = examples.javaRDD()
-                .mapPartitions(it -> {
-                    Map<String, DatasetStats> m = new HashMap<>();
-                    while (it.hasNext()) {
-                        Row r = it.next();
-                        m.computeIfAbsent(r.getString(0), k -> new DatasetStats()).add(r, mask, fimPrefix, fimPad, eos);
-                    }
-                    return List.of(m).iterator();
-                })
-                .reduce((a, b) -> {
-                    Map<String, DatasetStats> m = new HashMap<>(a);
-                    b.forEach((k, v) -> m.merge(k, v, DatasetStats::merge));
-                    return m;
-                });
+        Map<String, DatasetStats> out =
+                examples.javaRDD()
+                        .mapPartitions(
+                                it -> {
+                                    Map<String, DatasetStats> m = new HashMap<>();
+                                    while (it.hasNext()) {
+                                        Row r = it.next();
+                                        m.computeIfAbsent(r.getString(0), k -> new DatasetStats())
+                                                .add(r, mask, fimPrefix, fimPad, eos);
+                                    }
+                                    return List.of(m).iterator();
+                                })
+                        .reduce(
+                                (a, b) -> {
+                                    Map<String, DatasetStats> m = new HashMap<>(a);
+                                    b.forEach((k, v) -> m.merge(k, v, DatasetStats::merge));
+                                    return m;
+                                });
         return new TreeMap<>(out);
     }
 
@@ -430,6 +582,23 @@ public final class PrepareJob {
         }
         int n = (int) Math.ceil(shards * (double) rows / Math.max(1, trainRows));
         return (int) Math.max(1, Math.min(Math.min(shards, n), rows));
+    }
+
+    /** The first example (0-based, within the split) of shard {@code s} of {@code shards}. */
+    static long shardStart(int s, long count, int shards) {
+        return s * count / shards;
+    }
+
+    /** The shard of example {@code i}: shards hold contiguous ranges of nearly equal size. */
+    static int shardOf(long i, long count, int shards) {
+        int s = (int) (i * shards / count);
+        while (s + 1 < shards && shardStart(s + 1, count, shards) <= i) {
+            s++;
+        }
+        while (s > 0 && shardStart(s, count, shards) > i) {
+            s--;
+        }
+        return s;
     }
 
     /** Routes a shard number to the partition of the same number. */
@@ -452,7 +621,8 @@ public final class PrepareJob {
     }
 
     /** Orders examples by (hash of seed, split, doc, seq), then (doc, seq). */
-    static final class ShuffleOrder implements Comparator<Tuple3<Long, Long, Long>>, java.io.Serializable {
+    static final class ShuffleOrder
+            implements Comparator<Tuple3<Long, Long, Long>>, java.io.Serializable {
         @Override
         public int compare(Tuple3<Long, Long, Long> a, Tuple3<Long, Long, Long> b) {
             int x = Long.compare(a._1(), b._1());
@@ -467,8 +637,17 @@ public final class PrepareJob {
     private static final Pattern PART = Pattern.compile("part-(\\d+)-.*\\.parquet");
 
     /** Shuffles, numbers and writes one split; returns its shards for the manifest. */
-    private static List<Map<String, Object>> writeSplit(SparkSession spark, Dataset<Row> rows, String split, long count,
-            int shards, long firstExampleId, int firstShard, PrepareConfig c, AtomicOutput out, double[] times) {
+    private static List<Map<String, Object>> writeSplit(
+            SparkSession spark,
+            Dataset<Row> rows,
+            String split,
+            long count,
+            int shards,
+            long firstExampleId,
+            int firstShard,
+            PrepareConfig c,
+            AtomicOutput out,
+            double[] times) {
         long t = System.nanoTime();
         long seed = c.seed();
         long code = Sequences.splitCode(split);
@@ -476,7 +655,9 @@ public final class PrepareJob {
         List<StructField> fields = new ArrayList<>();
         fields.add(DataTypes.createStructField("example_id", DataTypes.LongType, false));
         for (StructField f : in.fields()) {
-            if (!f.name().equals(Sequences.SPLIT) && !f.name().equals(Sequences.SEQ) && !f.name().equals(Sequences.DOC_ID)
+            if (!f.name().equals(Sequences.SPLIT)
+                    && !f.name().equals(Sequences.SEQ)
+                    && !f.name().equals(Sequences.DOC_ID)
                     && !(f.name().equals(Examples.TARGET_IDS) && !split.equals("predict"))) {
                 fields.add(f);
             }
@@ -487,32 +668,50 @@ public final class PrepareJob {
         for (StructField f : fields.subList(1, fields.size() - 1)) {
             keep.add(in.fieldIndex(f.name()));
         }
-        JavaRDD<Row> numbered = rows.javaRDD()
-                .keyBy(r -> new Tuple3<>(Seeds.mix(seed, SHUFFLE_STREAM, code, r.getLong(1), r.getLong(2)), r.getLong(1), r.getLong(2)))
-                .sortByKey(new ShuffleOrder(), true)
-                .values()
-                .zipWithIndex()
-                .mapToPair(p -> {
-                    long local = p._2();
-                    Row r = p._1();
-                    Object[] v = new Object[keep.size() + 2];
-                    v[0] = firstExampleId + local;
-                    for (int i = 0; i < keep.size(); i++) {
-                        v[i + 1] = r.get(keep.get(i));
-                    }
-                    v[v.length - 1] = r.getLong(1);
-                    return new Tuple2<>((int) (local * shards / count), RowFactory.create(v));
-                })
-                .partitionBy(new ShardPartitioner(shards))
-                .values();
-        Dataset<Row> frame = spark.createDataFrame(numbered, schema).sortWithinPartitions("example_id");
+        JavaRDD<Row> numbered =
+                rows.javaRDD()
+                        .keyBy(
+                                r ->
+                                        new Tuple3<>(
+                                                Seeds.mix(
+                                                        seed,
+                                                        SHUFFLE_STREAM,
+                                                        code,
+                                                        r.getLong(1),
+                                                        r.getLong(2)),
+                                                r.getLong(1),
+                                                r.getLong(2)))
+                        .sortByKey(new ShuffleOrder(), true)
+                        .values()
+                        .zipWithIndex()
+                        .mapToPair(
+                                p -> {
+                                    long local = p._2();
+                                    Row r = p._1();
+                                    Object[] v = new Object[keep.size() + 2];
+                                    v[0] = firstExampleId + local;
+                                    for (int i = 0; i < keep.size(); i++) {
+                                        v[i + 1] = r.get(keep.get(i));
+                                    }
+                                    v[v.length - 1] = r.getLong(1);
+                                    return new Tuple2<>(
+                                            (int) (local * shards / count), RowFactory.create(v));
+                                })
+                        .partitionBy(new ShardPartitioner(shards))
+                        .values();
+        numbered = numbered.persist(StorageLevel.MEMORY_AND_DISK());
+        numbered.count();
+        times[0] = seconds(t);
+        t = System.nanoTime();
+        Dataset<Row> frame =
+                spark.createDataFrame(numbered, schema).sortWithinPartitions("example_id");
         Path written = new Path(out.temporary(), "_write/" + split);
         frame.write()
                 .option("compression", "snappy")
                 .option("parquet.block.row.count.limit", Integer.toString(ROW_GROUP))
                 .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
                 .parquet(written.toString());
-        times[0] = 0;
+        numbered.unpersist();
         times[1] = seconds(t);
         FileSystem fs = out.fileSystem();
         List<Map<String, Object>> shardList = new ArrayList<>();
@@ -532,8 +731,8 @@ public final class PrepareJob {
                 if (!fs.rename(e.getValue(), dest)) {
                     throw new IOException("cannot move " + e.getValue() + " to " + dest);
                 }
-                long from = shard * count / shards;
-                long to = (shard + 1) * count / shards;
+                long from = shardStart(shard, count, shards);
+                long to = shardStart(shard + 1, count, shards);
                 Map<String, Object> info = new LinkedHashMap<>();
                 info.put("split", split);
                 info.put("path", name);
@@ -566,15 +765,22 @@ public final class PrepareJob {
     static JsonNode readManifest(FileSystem fs, Path manifest) {
         try {
             if (!fs.exists(manifest)) {
-                throw new BadInputException(manifest.getParent() + " has no " + MANIFEST
-                        + "; --incremental extends a complete prepared dataset");
+                throw new BadInputException(
+                        manifest.getParent()
+                                + " has no "
+                                + MANIFEST
+                                + "; --incremental extends a complete prepared dataset");
             }
             try (InputStream in = fs.open(manifest)) {
                 JsonNode m = JSON.readTree(in);
                 int version = m.path("format_version").asInt(-1);
                 if (version < 1 || version > FORMAT_VERSION) {
-                    throw new BadInputException(manifest + ": format_version found " + version
-                            + ", this lmspark reads up to " + FORMAT_VERSION);
+                    throw new BadInputException(
+                            manifest
+                                    + ": format_version found "
+                                    + version
+                                    + ", this lmspark reads up to "
+                                    + FORMAT_VERSION);
                 }
                 return m;
             }
@@ -591,10 +797,24 @@ public final class PrepareJob {
         }
     }
 
-    private static ObjectNode manifest(PrepareConfig c, TokenizerSource tokenizer, List<InputFiles.File> files,
-            long firstDoc, long read, long kept, long dropped, long tooShort, long replacements, long longDocs,
-            Map<String, Long> docsPerSplit, Map<String, DatasetStats> stats, List<Map<String, Object>> shards,
-            Map<String, Long> examples, Map<String, Long> tokens, JsonNode previous, Configuration hadoop,
+    private static ObjectNode manifest(
+            PrepareConfig c,
+            TokenizerSource tokenizer,
+            List<InputFiles.File> files,
+            long firstDoc,
+            long read,
+            long kept,
+            long dropped,
+            long tooShort,
+            long replacements,
+            long longDocs,
+            Map<String, Long> docsPerSplit,
+            Map<String, DatasetStats> stats,
+            List<Map<String, Object>> shards,
+            Map<String, Long> examples,
+            Map<String, Long> tokens,
+            JsonNode previous,
+            Configuration hadoop,
             SparkSession spark) {
         LmTokenizer tok = tokenizer.tokenizer();
         boolean mlm = c.objective() != PrepareConfig.Objective.CLM;
@@ -611,8 +831,12 @@ public final class PrepareJob {
         ObjectNode numTokens = m.putObject("num_tokens");
         ArrayNode shardArray = m.putArray("shards");
         if (previous != null) {
-            previous.path("num_examples").fields().forEachRemaining(e -> numExamples.put(e.getKey(), e.getValue().asLong()));
-            previous.path("num_tokens").fields().forEachRemaining(e -> numTokens.put(e.getKey(), e.getValue().asLong()));
+            previous.path("num_examples")
+                    .fields()
+                    .forEachRemaining(e -> numExamples.put(e.getKey(), e.getValue().asLong()));
+            previous.path("num_tokens")
+                    .fields()
+                    .forEachRemaining(e -> numTokens.put(e.getKey(), e.getValue().asLong()));
             previous.path("shards").forEach(shardArray::add);
         }
         examples.forEach((k, v) -> numExamples.put(k, numExamples.path(k).asLong(0) + v));
@@ -632,12 +856,22 @@ public final class PrepareJob {
         st.put("documents_dropped_min_chars", tooShort);
         st.put("documents_dropped_duplicates", dropped - tooShort);
         st.put("documents_longer_than_window", longDocs);
-        st.put("long_documents", c.objective() == PrepareConfig.Objective.MLM && c.nsp() ? "truncated" : "split");
+        st.put(
+                "long_documents",
+                c.objective() == PrepareConfig.Objective.MLM && c.nsp() ? "truncated" : "split");
         st.put("invalid_utf8_replacements", replacements);
         st.set("documents_per_split", JSON.valueToTree(docsPerSplit));
         ObjectNode perSplit = st.putObject("splits");
-        stats.forEach((split, s) -> perSplit.set(split, JSON.valueToTree(s.describe(
-                mlm && !split.equals("predict"), c.nsp(), c.objective() == PrepareConfig.Objective.CLM && c.fimRate() > 0))));
+        stats.forEach(
+                (split, s) ->
+                        perSplit.set(
+                                split,
+                                JSON.valueToTree(
+                                        s.describe(
+                                                mlm && !split.equals("predict"),
+                                                c.nsp(),
+                                                c.objective() == PrepareConfig.Objective.CLM
+                                                        && c.fimRate() > 0))));
 
         ObjectNode p = JSON.createObjectNode();
         p.put("lmspark_version", VersionProvider.version());
@@ -649,10 +883,20 @@ public final class PrepareJob {
         }
         p.put("spark_version", spark.version());
         p.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
-        p.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+        p.put(
+                "os",
+                System.getProperty("os.name")
+                        + " "
+                        + System.getProperty("os.version")
+                        + " "
+                        + System.getProperty("os.arch"));
         ArrayNode inputFiles = JSON.createArrayNode();
         for (Map.Entry<String, String> e : fileHashes(spark, files).entrySet()) {
-            InputFiles.File f = files.stream().filter(x -> x.path().equals(e.getKey())).findFirst().orElseThrow();
+            InputFiles.File f =
+                    files.stream()
+                            .filter(x -> x.path().equals(e.getKey()))
+                            .findFirst()
+                            .orElseThrow();
             ObjectNode o = inputFiles.addObject();
             o.put("path", f.path());
             o.put("bytes", f.size());
@@ -683,21 +927,33 @@ public final class PrepareJob {
     /** SHA-256 of every input file, computed in parallel by Spark. */
     private static Map<String, String> fileHashes(SparkSession spark, List<InputFiles.File> files) {
         List<String> paths = files.stream().map(InputFiles.File::path).toList();
-        var conf = new org.apache.spark.util.SerializableConfiguration(spark.sparkContext().hadoopConfiguration());
-        List<Tuple2<String, String>> hashes = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext())
-                .parallelize(paths, Math.max(1, Math.min(paths.size(), spark.sparkContext().defaultParallelism())))
-                .map(path -> {
-                    Path p = new Path(path);
-                    return new Tuple2<>(path, sha256(p.getFileSystem(conf.value()), p));
-                })
-                .collect();
+        var conf =
+                new org.apache.spark.util.SerializableConfiguration(
+                        spark.sparkContext().hadoopConfiguration());
+        List<Tuple2<String, String>> hashes =
+                org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext())
+                        .parallelize(
+                                paths,
+                                Math.max(
+                                        1,
+                                        Math.min(
+                                                paths.size(),
+                                                spark.sparkContext().defaultParallelism())))
+                        .map(
+                                path -> {
+                                    Path p = new Path(path);
+                                    return new Tuple2<>(
+                                            path, sha256(p.getFileSystem(conf.value()), p));
+                                })
+                        .collect();
         Map<String, String> out = new TreeMap<>();
         hashes.forEach(h -> out.put(h._1(), h._2()));
         return out;
     }
 
     /** Moves an increment's shards into the dataset, then replaces the manifest (last). */
-    private static void appendIncrement(FileSystem fs, Path dataset, AtomicOutput out, ObjectNode manifest) {
+    private static void appendIncrement(
+            FileSystem fs, Path dataset, AtomicOutput out, ObjectNode manifest) {
         try {
             for (String split : SPLITS) {
                 Path dir = new Path(out.temporary(), split);
@@ -718,7 +974,8 @@ public final class PrepareJob {
             }
             Path old = new Path(dataset, "." + MANIFEST + ".old");
             fs.delete(old, false);
-            if (!fs.rename(new Path(dataset, MANIFEST), old) || !fs.rename(next, new Path(dataset, MANIFEST))) {
+            if (!fs.rename(new Path(dataset, MANIFEST), old)
+                    || !fs.rename(next, new Path(dataset, MANIFEST))) {
                 throw new IOException("cannot replace " + new Path(dataset, MANIFEST));
             }
             fs.delete(old, false);

@@ -47,7 +47,8 @@ public final class Examples {
     }
 
     /** A row of {@link #schema}. */
-    public static Row row(String split, long seq, Example e, boolean wordStart, boolean nsp, boolean targets) {
+    public static Row row(
+            String split, long seq, Example e, boolean wordStart, boolean nsp, boolean targets) {
         List<Object> v = new ArrayList<>(12);
         v.add(split);
         v.add(e.docId());

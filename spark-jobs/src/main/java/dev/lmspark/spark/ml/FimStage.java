@@ -30,7 +30,8 @@ import org.apache.spark.sql.types.StructType;
  * <ul>
  *   <li>{@code document}: tokenizes the text column like {@link TokenizeStage}, with a {@code
  *       fimRate} share of documents cut on characters and rearranged (PSM, or SPM with {@code
- *       spmRate}); keyed on (seed, doc_id). Output: {@code <outputCol>} and its {@code _word_start}.
+ *       spmRate}); keyed on (seed, doc_id). Output: {@code <outputCol>} and its {@code
+ *       _word_start}.
  *   <li>{@code context}: rewrites packed sequences' {@code ids}, each EOS-delimited segment with
  *       {@code fimRate}, keeping the length; keyed on (seed, split, seq, segment).
  * </ul>
@@ -40,13 +41,21 @@ public final class FimStage extends LmStage {
     static final long DOCUMENT_STREAM = 21;
     static final long CONTEXT_STREAM = 22;
 
-    public final Param<String> level =
-            new Param<>(this, "level", "document or context", (String l) -> l.equals("document") || l.equals("context"));
-    public final DoubleParam rate = probability(this, "rate", "share of documents or segments rearranged");
-    public final DoubleParam spmRate = probability(this, "spmRate", "share of rearrangements in SPM order");
-    public final Param<String> inputCol = new Param<>(this, "inputCol", "text column (document level)");
-    public final Param<String> outputCol = new Param<>(this, "outputCol", "token ids column (document level)");
-    public final LongParam seed = seedParam(this);
+    private final Param<String> level =
+            new Param<>(
+                    this,
+                    "level",
+                    "document or context",
+                    (String l) -> l.equals("document") || l.equals("context"));
+    private final DoubleParam rate =
+            probability(this, "rate", "share of documents or segments rearranged");
+    private final DoubleParam spmRate =
+            probability(this, "spmRate", "share of rearrangements in SPM order");
+    private final Param<String> inputCol =
+            new Param<>(this, "inputCol", "text column (document level)");
+    private final Param<String> outputCol =
+            new Param<>(this, "outputCol", "token ids column (document level)");
+    private final LongParam seed = seedParam(this);
 
     public FimStage(String uid) {
         super(uid);
@@ -91,6 +100,30 @@ public final class FimStage extends LmStage {
         return getOrDefault(level).equals("document");
     }
 
+    public Param<String> level() {
+        return level;
+    }
+
+    public DoubleParam rate() {
+        return rate;
+    }
+
+    public DoubleParam spmRate() {
+        return spmRate;
+    }
+
+    public Param<String> inputCol() {
+        return inputCol;
+    }
+
+    public Param<String> outputCol() {
+        return outputCol;
+    }
+
+    public LongParam seed() {
+        return seed;
+    }
+
     @Override
     public StructType transformSchema(StructType schema) {
         String name = getClass().getSimpleName();
@@ -98,10 +131,20 @@ public final class FimStage extends LmStage {
             require(schema, Sequences.DOC_ID, DataTypes.LongType, name);
             require(schema, getOrDefault(inputCol), DataTypes.StringType, name);
             absent(schema, getOrDefault(outputCol), name);
-            return schema.add(getOrDefault(outputCol), DataTypes.createArrayType(DataTypes.IntegerType, false), false)
-                    .add(getOrDefault(outputCol) + "_word_start", DataTypes.createArrayType(DataTypes.BooleanType, false), false);
+            return schema.add(
+                            getOrDefault(outputCol),
+                            DataTypes.createArrayType(DataTypes.IntegerType, false),
+                            false)
+                    .add(
+                            getOrDefault(outputCol) + "_word_start",
+                            DataTypes.createArrayType(DataTypes.BooleanType, false),
+                            false);
         }
-        require(schema, Sequences.IDS, DataTypes.createArrayType(DataTypes.IntegerType, false), name);
+        require(
+                schema,
+                Sequences.IDS,
+                DataTypes.createArrayType(DataTypes.IntegerType, false),
+                name);
         return schema;
     }
 
@@ -116,54 +159,86 @@ public final class FimStage extends LmStage {
                             + " train one with train-tokenizer --type bpe, or set --fim-rate 0");
         }
         byte[] json = source.json();
-        FillInTheMiddle fim = new FillInTheMiddle((Double) getOrDefault(rate), (Double) getOrDefault(spmRate),
-                s.fimPrefix(), s.fimMiddle(), s.fimSuffix(), s.fimPad());
+        FillInTheMiddle fim =
+                new FillInTheMiddle(
+                        (Double) getOrDefault(rate),
+                        (Double) getOrDefault(spmRate),
+                        s.fimPrefix(),
+                        s.fimMiddle(),
+                        s.fimSuffix(),
+                        s.fimPad());
         long root = (Long) getOrDefault(seed);
         StructType schema = dataset.schema();
         if (documentLevel()) {
             int docAt = schema.fieldIndex(Sequences.DOC_ID);
             int textAt = schema.fieldIndex(getOrDefault(inputCol));
-            return dataset.toDF().mapPartitions((MapPartitionsFunction<Row, Row>) rows -> {
-                LmTokenizer tok = TokenizerSource.load(json);
-                List<Row> result = new ArrayList<>();
-                while (rows.hasNext()) {
-                    Row r = rows.next();
-                    String text = r.getString(textAt);
-                    FillInTheMiddle.Cut cut = fim.cut(text, Seeds.random(root, DOCUMENT_STREAM, r.getLong(docAt)));
-                    LmTokenizer.Encoded e;
-                    if (cut == null) {
-                        e = tok.encode(text);
-                    } else {
-                        int[] ids = fim.arrange(cut, t -> tok.encode(t).ids());
-                        boolean[] starts = new boolean[ids.length];
-                        Arrays.fill(starts, true);
-                        e = new LmTokenizer.Encoded(ids, starts);
-                    }
-                    Object[] values = Arrays.copyOf(TokenizeStage.toArray(r), r.length() + 2);
-                    values[r.length()] = e.ids();
-                    values[r.length() + 1] = e.wordStart();
-                    result.add(RowFactory.create(values));
-                }
-                return result.iterator();
-            }, Encoders.row(out));
+            return dataset.toDF()
+                    .mapPartitions(
+                            (MapPartitionsFunction<Row, Row>)
+                                    rows -> {
+                                        LmTokenizer tok = TokenizerSource.load(json);
+                                        List<Row> result = new ArrayList<>();
+                                        while (rows.hasNext()) {
+                                            Row r = rows.next();
+                                            String text = r.getString(textAt);
+                                            FillInTheMiddle.Cut cut =
+                                                    fim.cut(
+                                                            text,
+                                                            Seeds.random(
+                                                                    root,
+                                                                    DOCUMENT_STREAM,
+                                                                    r.getLong(docAt)));
+                                            LmTokenizer.Encoded e;
+                                            if (cut == null) {
+                                                e = tok.encode(text);
+                                            } else {
+                                                int[] ids =
+                                                        fim.arrange(cut, t -> tok.encode(t).ids());
+                                                boolean[] starts = new boolean[ids.length];
+                                                Arrays.fill(starts, true);
+                                                e = new LmTokenizer.Encoded(ids, starts);
+                                            }
+                                            Object[] values =
+                                                    Arrays.copyOf(
+                                                            TokenizeStage.toArray(r),
+                                                            r.length() + 2);
+                                            values[r.length()] = e.ids();
+                                            values[r.length() + 1] = e.wordStart();
+                                            result.add(RowFactory.create(values));
+                                        }
+                                        return result.iterator();
+                                    },
+                            Encoders.row(out));
         }
         int eos = s.eos();
         int splitAt = schema.fieldIndex(Sequences.SPLIT);
         int seqAt = schema.fieldIndex(Sequences.SEQ);
         int idsAt = schema.fieldIndex(Sequences.IDS);
-        return dataset.toDF().map((MapFunction<Row, Row>) r -> {
-            LmTokenizer tok = TokenizerSource.load(json);
-            long split = Sequences.splitCode(r.getString(splitAt));
-            long seq = r.getLong(seqAt);
-            FillInTheMiddle.ContextResult c = fim.contextLevel(
-                    Sequences.ints(r, idsAt), eos,
-                    ids -> tok.decode(ids, false),
-                    text -> tok.encode(text).ids(),
-                    segment -> Seeds.random(root, CONTEXT_STREAM, split, seq, segment));
-            Object[] values = TokenizeStage.toArray(r);
-            values[idsAt] = c.ids();
-            return RowFactory.create(values);
-        }, Encoders.row(out));
+        return dataset.toDF()
+                .map(
+                        (MapFunction<Row, Row>)
+                                r -> {
+                                    LmTokenizer tok = TokenizerSource.load(json);
+                                    long split = Sequences.splitCode(r.getString(splitAt));
+                                    long seq = r.getLong(seqAt);
+                                    FillInTheMiddle.ContextResult c =
+                                            fim.contextLevel(
+                                                    Sequences.ints(r, idsAt),
+                                                    eos,
+                                                    ids -> tok.decode(ids, false),
+                                                    text -> tok.encode(text).ids(),
+                                                    segment ->
+                                                            Seeds.random(
+                                                                    root,
+                                                                    CONTEXT_STREAM,
+                                                                    split,
+                                                                    seq,
+                                                                    segment));
+                                    Object[] values = TokenizeStage.toArray(r);
+                                    values[idsAt] = c.ids();
+                                    return RowFactory.create(values);
+                                },
+                        Encoders.row(out));
     }
 
     public static MLReader<FimStage> read() {

@@ -36,6 +36,11 @@ abstract class LmStage extends Transformer implements DefaultParamsWritable {
                         (String s) -> s != null && !s.isBlank());
     }
 
+    /** The tokenizer param (Spark ML finds params through such public methods). */
+    public Param<String> tokenizer() {
+        return tokenizer;
+    }
+
     @Override
     public String uid() {
         return uid;

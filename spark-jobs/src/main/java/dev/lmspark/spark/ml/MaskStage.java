@@ -30,14 +30,22 @@ public final class MaskStage extends LmStage {
     private static final long serialVersionUID = 1L;
     static final long STREAM = 31;
 
-    public final Param<String> strategy = new Param<>(this, "strategy", "bernoulli or fixed-count",
-            (String s) -> s.equals("bernoulli") || s.equals("fixed-count"));
-    public final DoubleParam mlmProbability = probability(this, "mlmProbability", "share of tokens predicted");
-    public final DoubleParam maskReplaceProb = probability(this, "maskReplaceProb", "share of predicted tokens set to [MASK]");
-    public final DoubleParam randomReplaceProb = probability(this, "randomReplaceProb", "share set to a random token");
-    public final IntParam maxPredictions = intParam(this, "maxPredictions", "cap for fixed-count", 1);
-    public final BooleanParam wholeWord = flag(this, "wholeWord", "mask whole words");
-    public final LongParam seed = seedParam(this);
+    private final Param<String> strategy =
+            new Param<>(
+                    this,
+                    "strategy",
+                    "bernoulli or fixed-count",
+                    (String s) -> s.equals("bernoulli") || s.equals("fixed-count"));
+    private final DoubleParam mlmProbability =
+            probability(this, "mlmProbability", "share of tokens predicted");
+    private final DoubleParam maskReplaceProb =
+            probability(this, "maskReplaceProb", "share of predicted tokens set to [MASK]");
+    private final DoubleParam randomReplaceProb =
+            probability(this, "randomReplaceProb", "share set to a random token");
+    private final IntParam maxPredictions =
+            intParam(this, "maxPredictions", "cap for fixed-count", 1);
+    private final BooleanParam wholeWord = flag(this, "wholeWord", "mask whole words");
+    private final LongParam seed = seedParam(this);
 
     public MaskStage(String uid) {
         super(uid);
@@ -77,10 +85,41 @@ public final class MaskStage extends LmStage {
 
     /** The masking config the params describe. */
     public MaskingConfig config() {
-        return new MaskingConfig(MaskingConfig.Strategy.fromCliName(getOrDefault(strategy)),
-                (Double) getOrDefault(mlmProbability), (Double) getOrDefault(maskReplaceProb),
-                (Double) getOrDefault(randomReplaceProb), (Integer) getOrDefault(maxPredictions),
+        return new MaskingConfig(
+                MaskingConfig.Strategy.fromCliName(getOrDefault(strategy)),
+                (Double) getOrDefault(mlmProbability),
+                (Double) getOrDefault(maskReplaceProb),
+                (Double) getOrDefault(randomReplaceProb),
+                (Integer) getOrDefault(maxPredictions),
                 (Boolean) getOrDefault(wholeWord));
+    }
+
+    public Param<String> strategy() {
+        return strategy;
+    }
+
+    public DoubleParam mlmProbability() {
+        return mlmProbability;
+    }
+
+    public DoubleParam maskReplaceProb() {
+        return maskReplaceProb;
+    }
+
+    public DoubleParam randomReplaceProb() {
+        return randomReplaceProb;
+    }
+
+    public IntParam maxPredictions() {
+        return maxPredictions;
+    }
+
+    public BooleanParam wholeWord() {
+        return wholeWord;
+    }
+
+    public LongParam seed() {
+        return seed;
     }
 
     @Override
@@ -102,7 +141,8 @@ public final class MaskStage extends LmStage {
         if (tok.specials().mask() == null) {
             throw new BadInputException("masking needs a tokenizer with a [MASK] token");
         }
-        Masker masker = new Masker(config(), tok.specials().mask(), tok.vocabSize(), tok.specialIds());
+        Masker masker =
+                new Masker(config(), tok.specials().mask(), tok.vocabSize(), tok.specialIds());
         var special = tok.specialIds();
         long root = (Long) getOrDefault(seed);
         StructType schema = dataset.schema();
@@ -110,23 +150,37 @@ public final class MaskStage extends LmStage {
         int seqAt = schema.fieldIndex(Sequences.SEQ);
         int idsAt = schema.fieldIndex(Sequences.IDS);
         int startsAt = schema.fieldIndex(Sequences.WORD_START);
-        return dataset.toDF().map((MapFunction<Row, Row>) r -> {
-            int[] ids = Sequences.ints(r, idsAt);
-            boolean[] starts = Sequences.booleans(r, startsAt);
-            if (starts == null) {
-                starts = new boolean[ids.length];
-                Arrays.fill(starts, true);
-            }
-            boolean[] isSpecial = new boolean[ids.length];
-            for (int i = 0; i < ids.length; i++) {
-                isSpecial[i] = special.get(ids[i]);
-            }
-            Masker.Result m = masker.mask(ids, isSpecial, starts, Seeds.random(root, STREAM, r.getLong(docAt), r.getLong(seqAt)));
-            Object[] values = Arrays.copyOf(TokenizeStage.toArray(r), r.length() + 2);
-            values[r.length()] = m.inputIds();
-            values[r.length() + 1] = m.labels();
-            return RowFactory.create(values);
-        }, Encoders.row(out));
+        return dataset.toDF()
+                .map(
+                        (MapFunction<Row, Row>)
+                                r -> {
+                                    int[] ids = Sequences.ints(r, idsAt);
+                                    boolean[] starts = Sequences.booleans(r, startsAt);
+                                    if (starts == null) {
+                                        starts = new boolean[ids.length];
+                                        Arrays.fill(starts, true);
+                                    }
+                                    boolean[] isSpecial = new boolean[ids.length];
+                                    for (int i = 0; i < ids.length; i++) {
+                                        isSpecial[i] = special.get(ids[i]);
+                                    }
+                                    Masker.Result m =
+                                            masker.mask(
+                                                    ids,
+                                                    isSpecial,
+                                                    starts,
+                                                    Seeds.random(
+                                                            root,
+                                                            STREAM,
+                                                            r.getLong(docAt),
+                                                            r.getLong(seqAt)));
+                                    Object[] values =
+                                            Arrays.copyOf(TokenizeStage.toArray(r), r.length() + 2);
+                                    values[r.length()] = m.inputIds();
+                                    values[r.length() + 1] = m.labels();
+                                    return RowFactory.create(values);
+                                },
+                        Encoders.row(out));
     }
 
     public static MLReader<MaskStage> read() {

@@ -37,13 +37,13 @@ public final class NspPairingStage extends LmStage {
     static final long PLAN_STREAM = 11;
     static final long TRUNCATE_STREAM = 12;
 
-    public final Param<String> inputCol =
+    private final Param<String> inputCol =
             new Param<>(this, "inputCol", "tokenized sentences column");
-    public final IntParam maxLength =
+    private final IntParam maxLength =
             intParam(this, "maxLength", "window incl. [CLS] A [SEP] B [SEP]", 5);
-    public final DoubleParam shortSeqProb =
+    private final DoubleParam shortSeqProb =
             probability(this, "shortSeqProb", "chance of a shorter target length");
-    public final LongParam seed = seedParam(this);
+    private final LongParam seed = seedParam(this);
 
     public NspPairingStage(String uid) {
         super(uid);
@@ -80,6 +80,22 @@ public final class NspPairingStage extends LmStage {
     public NspPairingStage setSeed(long s) {
         set(seed, s);
         return this;
+    }
+
+    public Param<String> inputCol() {
+        return inputCol;
+    }
+
+    public IntParam maxLength() {
+        return maxLength;
+    }
+
+    public DoubleParam shortSeqProb() {
+        return shortSeqProb;
+    }
+
+    public LongParam seed() {
+        return seed;
     }
 
     @Override

@@ -44,14 +44,14 @@ import scala.Tuple3;
 public final class PackStage extends LmStage {
     private static final long serialVersionUID = 1L;
 
-    public final Param<String> inputCol = new Param<>(this, "inputCol", "tokens column");
-    public final Param<String> mode =
+    private final Param<String> inputCol = new Param<>(this, "inputCol", "tokens column");
+    private final Param<String> mode =
             new Param<>(
                     this,
                     "mode",
                     "sentences, causal or documents",
                     (String m) -> List.of("sentences", "causal", "documents").contains(m));
-    public final IntParam maxLength = intParam(this, "maxLength", "sequence length", 3);
+    private final IntParam maxLength = intParam(this, "maxLength", "sequence length", 3);
 
     public PackStage(String uid) {
         super(uid);
@@ -82,6 +82,18 @@ public final class PackStage extends LmStage {
     public PackStage setMaxLength(int n) {
         set(maxLength, n);
         return this;
+    }
+
+    public Param<String> inputCol() {
+        return inputCol;
+    }
+
+    public Param<String> mode() {
+        return mode;
+    }
+
+    public IntParam maxLength() {
+        return maxLength;
     }
 
     @Override

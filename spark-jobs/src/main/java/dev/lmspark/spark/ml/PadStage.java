@@ -26,11 +26,16 @@ import org.apache.spark.sql.types.StructType;
 public final class PadStage extends LmStage {
     private static final long serialVersionUID = 1L;
 
-    public final IntParam maxLength = intParam(this, "maxLength", "length of every array", 1);
-    public final Param<String> paddingSide = new Param<>(this, "paddingSide", "right or left",
-            (String s) -> s.equals("right") || s.equals("left"));
-    public final BooleanParam causal = flag(this, "causal", "label causal-LM rows from the attention mask");
-    public final BooleanParam nsp = flag(this, "nsp", "keep next_sentence_label");
+    private final IntParam maxLength = intParam(this, "maxLength", "length of every array", 1);
+    private final Param<String> paddingSide =
+            new Param<>(
+                    this,
+                    "paddingSide",
+                    "right or left",
+                    (String s) -> s.equals("right") || s.equals("left"));
+    private final BooleanParam causal =
+            flag(this, "causal", "label causal-LM rows from the attention mask");
+    private final BooleanParam nsp = flag(this, "nsp", "keep next_sentence_label");
 
     public PadStage(String uid) {
         super(uid);
@@ -69,6 +74,22 @@ public final class PadStage extends LmStage {
         return this;
     }
 
+    public IntParam maxLength() {
+        return maxLength;
+    }
+
+    public Param<String> paddingSide() {
+        return paddingSide;
+    }
+
+    public BooleanParam causal() {
+        return causal;
+    }
+
+    public BooleanParam nsp() {
+        return nsp;
+    }
+
     @Override
     public StructType transformSchema(StructType schema) {
         String name = getClass().getSimpleName();
@@ -87,8 +108,15 @@ public final class PadStage extends LmStage {
         StructType out = transformSchema(dataset.schema());
         LmTokenizer tok = tokenizerSource(dataset.sparkSession()).tokenizer();
         var s = tok.specials();
-        ExampleAssembler assembler = new ExampleAssembler((Integer) getOrDefault(maxLength),
-                getOrDefault(paddingSide).equals("left"), s.padOrEos(), tok.specialIds(), s.cls(), s.sep(), s.fimPad());
+        ExampleAssembler assembler =
+                new ExampleAssembler(
+                        (Integer) getOrDefault(maxLength),
+                        getOrDefault(paddingSide).equals("left"),
+                        s.padOrEos(),
+                        tok.specialIds(),
+                        s.cls(),
+                        s.sep(),
+                        s.fimPad());
         boolean isCausal = (Boolean) getOrDefault(causal);
         boolean withNsp = (Boolean) getOrDefault(nsp);
         StructType schema = dataset.schema();
@@ -101,29 +129,48 @@ public final class PadStage extends LmStage {
         int nspAt = schema.fieldIndex(Sequences.NSP_LABEL);
         int inputAt = isCausal ? -1 : schema.fieldIndex(Sequences.INPUT_IDS);
         int labelsAt = isCausal ? -1 : schema.fieldIndex(Sequences.LABELS);
-        return dataset.toDF().map((MapFunction<Row, Row>) r -> {
-            int[] ids = Sequences.ints(r, idsAt);
-            long doc = r.getLong(docAt);
-            Example e;
-            if (isCausal) {
-                e = assembler.causal(ids, doc);
-            } else {
-                byte[] types = Sequences.bytes(r, typesAt);
-                boolean[] starts = Sequences.booleans(r, startsAt);
-                byte[] wordStart = new byte[ids.length];
-                for (int i = 0; i < ids.length; i++) {
-                    wordStart[i] = (byte) (starts == null || starts[i] ? 1 : 0);
-                }
-                e = assembler.pad(Sequences.ints(r, inputAt), types == null ? new byte[ids.length] : types,
-                        Sequences.ints(r, labelsAt), ids, wordStart,
-                        r.isNullAt(nspAt) ? null : r.getInt(nspAt), null, doc);
-            }
-            return Examples.row(r.getString(splitAt), r.getLong(seqAt), e, !isCausal, withNsp, false);
-        }, Encoders.row(out));
+        return dataset.toDF()
+                .map(
+                        (MapFunction<Row, Row>)
+                                r -> {
+                                    int[] ids = Sequences.ints(r, idsAt);
+                                    long doc = r.getLong(docAt);
+                                    Example e;
+                                    if (isCausal) {
+                                        e = assembler.causal(ids, doc);
+                                    } else {
+                                        byte[] types = Sequences.bytes(r, typesAt);
+                                        boolean[] starts = Sequences.booleans(r, startsAt);
+                                        byte[] wordStart = new byte[ids.length];
+                                        for (int i = 0; i < ids.length; i++) {
+                                            wordStart[i] =
+                                                    (byte) (starts == null || starts[i] ? 1 : 0);
+                                        }
+                                        e =
+                                                assembler.pad(
+                                                        Sequences.ints(r, inputAt),
+                                                        types == null
+                                                                ? new byte[ids.length]
+                                                                : types,
+                                                        Sequences.ints(r, labelsAt),
+                                                        ids,
+                                                        wordStart,
+                                                        r.isNullAt(nspAt) ? null : r.getInt(nspAt),
+                                                        null,
+                                                        doc);
+                                    }
+                                    return Examples.row(
+                                            r.getString(splitAt),
+                                            r.getLong(seqAt),
+                                            e,
+                                            !isCausal,
+                                            withNsp,
+                                            false);
+                                },
+                        Encoders.row(out));
     }
 
     public static MLReader<PadStage> read() {
         return new DefaultParamsReader<>();
     }
-
 }

@@ -30,8 +30,8 @@ public final class Seq2SeqStage extends LmStage {
     private static final long serialVersionUID = 1L;
     static final long STREAM = 41;
 
-    public final IntParam maxLength = intParam(this, "maxLength", "length of every array", 4);
-    public final LongParam seed = seedParam(this);
+    private final IntParam maxLength = intParam(this, "maxLength", "length of every array", 4);
+    private final LongParam seed = seedParam(this);
 
     public Seq2SeqStage(String uid) {
         super(uid);
@@ -58,6 +58,14 @@ public final class Seq2SeqStage extends LmStage {
         return this;
     }
 
+    public IntParam maxLength() {
+        return maxLength;
+    }
+
+    public LongParam seed() {
+        return seed;
+    }
+
     @Override
     public StructType transformSchema(StructType schema) {
         String name = getClass().getSimpleName();
@@ -74,38 +82,68 @@ public final class Seq2SeqStage extends LmStage {
         TokenizerSource source = tokenizerSource(dataset.sparkSession());
         var s = source.tokenizer().specials();
         if (s.cls() == null || s.sep() == null || s.mask() == null) {
-            throw new BadInputException("mlm-seq2seq needs a tokenizer with [CLS], [SEP] and [MASK]");
+            throw new BadInputException(
+                    "mlm-seq2seq needs a tokenizer with [CLS], [SEP] and [MASK]");
         }
         byte[] json = source.json();
         int n = (Integer) getOrDefault(maxLength);
         var special = source.tokenizer().specialIds();
-        Seq2SeqRows rows = new Seq2SeqRows(
-                new ExampleAssembler(n, false, s.padOrEos(), special, s.cls(), s.sep(), null),
-                new ExampleAssembler(n, true, s.padOrEos(), special, s.cls(), s.sep(), null),
-                s.cls(), s.sep(), s.mask());
+        Seq2SeqRows rows =
+                new Seq2SeqRows(
+                        new ExampleAssembler(
+                                n, false, s.padOrEos(), special, s.cls(), s.sep(), null),
+                        new ExampleAssembler(
+                                n, true, s.padOrEos(), special, s.cls(), s.sep(), null),
+                        s.cls(),
+                        s.sep(),
+                        s.mask());
         long root = (Long) getOrDefault(seed);
         StructType schema = dataset.schema();
         int splitAt = schema.fieldIndex(Sequences.SPLIT);
         int docAt = schema.fieldIndex(Sequences.DOC_ID);
         int prefixAt = schema.fieldIndex("prefix");
         int targetAt = schema.fieldIndex("target");
-        return dataset.toDF().mapPartitions((MapPartitionsFunction<Row, Row>) it -> {
-            LmTokenizer tok = TokenizerSource.load(json);
-            List<Row> result = new ArrayList<>();
-            while (it.hasNext()) {
-                Row r = it.next();
-                String split = r.getString(splitAt);
-                long doc = r.getLong(docAt);
-                int[] prefix = tok.encode(r.getString(prefixAt)).ids();
-                int[] target = tok.encode(r.getString(targetAt)).ids();
-                var train = rows.train(prefix, target, doc, Seeds.random(root, STREAM, doc));
-                result.add(Examples.row(split, 0, train.example(), false, false, true));
-                if (split.equals("validation")) {
-                    result.add(Examples.row("predict", 0, rows.predict(prefix, target, doc).example(), false, false, true));
-                }
-            }
-            return result.iterator();
-        }, Encoders.row(out));
+        return dataset.toDF()
+                .mapPartitions(
+                        (MapPartitionsFunction<Row, Row>)
+                                it -> {
+                                    LmTokenizer tok = TokenizerSource.load(json);
+                                    List<Row> result = new ArrayList<>();
+                                    while (it.hasNext()) {
+                                        Row r = it.next();
+                                        String split = r.getString(splitAt);
+                                        long doc = r.getLong(docAt);
+                                        int[] prefix = tok.encode(r.getString(prefixAt)).ids();
+                                        int[] target = tok.encode(r.getString(targetAt)).ids();
+                                        var train =
+                                                rows.train(
+                                                        prefix,
+                                                        target,
+                                                        doc,
+                                                        Seeds.random(root, STREAM, doc));
+                                        result.add(
+                                                Examples.row(
+                                                        split,
+                                                        0,
+                                                        train.example(),
+                                                        false,
+                                                        false,
+                                                        true));
+                                        if (split.equals("validation")) {
+                                            result.add(
+                                                    Examples.row(
+                                                            "predict",
+                                                            0,
+                                                            rows.predict(prefix, target, doc)
+                                                                    .example(),
+                                                            false,
+                                                            false,
+                                                            true));
+                                        }
+                                    }
+                                    return result.iterator();
+                                },
+                        Encoders.row(out));
     }
 
     public static MLReader<Seq2SeqStage> read() {

@@ -85,10 +85,10 @@ public final class Sequences {
 
     /** The column's list of int arrays (tokenized sentences). */
     public static int[][] intArrays(Row row, int i) {
-        List<List<Integer>> lists = row.getList(i);
+        List<Object> lists = row.getList(i);
         int[][] out = new int[lists.size()][];
         for (int k = 0; k < out.length; k++) {
-            List<Integer> l = lists.get(k);
+            List<Integer> l = javaList(lists.get(k));
             out[k] = new int[l.size()];
             for (int j = 0; j < out[k].length; j++) {
                 out[k][j] = l.get(j);
@@ -98,16 +98,26 @@ public final class Sequences {
     }
 
     public static boolean[][] booleanArrays(Row row, int i) {
-        List<List<Boolean>> lists = row.getList(i);
+        List<Object> lists = row.getList(i);
         boolean[][] out = new boolean[lists.size()][];
         for (int k = 0; k < out.length; k++) {
-            List<Boolean> l = lists.get(k);
+            List<Boolean> l = javaList(lists.get(k));
             out[k] = new boolean[l.size()];
             for (int j = 0; j < out[k].length; j++) {
                 out[k][j] = l.get(j);
             }
         }
         return out;
+    }
+
+    /** An inner array of a nested array column: Spark hands it over as a Scala sequence. */
+    @SuppressWarnings("unchecked")
+    static <T> List<T> javaList(Object o) {
+        if (o instanceof List<?> l) {
+            return (List<T>) l;
+        }
+        return (List<T>)
+                scala.jdk.javaapi.CollectionConverters.asJava((scala.collection.Seq<Object>) o);
     }
 
     /** Split codes used in random keys. */

@@ -31,9 +31,9 @@ public final class TokenizeStage extends LmStage {
     private static final long serialVersionUID = 1L;
     private static final int BATCH = 256;
 
-    public final Param<String> inputCol = new Param<>(this, "inputCol", "text column");
-    public final Param<String> outputCol = new Param<>(this, "outputCol", "token ids column");
-    public final BooleanParam sentences = flag(this, "sentences", "split into sentences first");
+    private final Param<String> inputCol = new Param<>(this, "inputCol", "text column");
+    private final Param<String> outputCol = new Param<>(this, "outputCol", "token ids column");
+    private final BooleanParam sentences = flag(this, "sentences", "split into sentences first");
 
     public TokenizeStage(String uid) {
         super(uid);
@@ -64,6 +64,18 @@ public final class TokenizeStage extends LmStage {
     public TokenizeStage setSentences(boolean s) {
         set(sentences, s);
         return this;
+    }
+
+    public Param<String> inputCol() {
+        return inputCol;
+    }
+
+    public Param<String> outputCol() {
+        return outputCol;
+    }
+
+    public BooleanParam sentences() {
+        return sentences;
     }
 
     @Override

@@ -1,0 +1,178 @@
+package dev.lmspark.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.metadata.BlockMetaData;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.SerializableConfiguration;
+
+/**
+ * {@code verify --data}: re-reads a prepared dataset and checks it against its manifest — every
+ * shard's size, SHA-256 and row count (from the Parquet footer, with row groups of at most 1024
+ * rows), per-split example totals, the tokenizer copy's hash, and no shard file the manifest does
+ * not list. Files are hashed in parallel by Spark.
+ */
+public final class VerifyJob {
+    private VerifyJob() {}
+
+    /** What was checked and what was wrong (empty when all is well). */
+    public record Result(int shards, long examples, List<String> problems) {}
+
+    private record Checked(
+            String path, long bytes, String sha256, long rows, long maxRowGroup, String error)
+            implements java.io.Serializable {}
+
+    public static Result run(SparkSession spark, String data) {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Path root = new Path(data);
+        FileSystem fs = dev.lmspark.spark.HadoopPaths.fileSystem(root, conf);
+        JsonNode manifest = PrepareJob.readManifest(fs, new Path(root, PrepareJob.MANIFEST));
+        List<String> problems = new ArrayList<>();
+        List<String> paths = new ArrayList<>();
+        Map<String, JsonNode> byPath = new HashMap<>();
+        for (JsonNode shard : manifest.path("shards")) {
+            String p = shard.path("path").asText();
+            paths.add(p);
+            byPath.put(p, shard);
+        }
+        String rootString = fs.makeQualified(root).toString();
+        var serializable = new SerializableConfiguration(conf);
+        List<Checked> checked =
+                JavaSparkContext.fromSparkContext(spark.sparkContext())
+                        .parallelize(
+                                paths,
+                                Math.max(
+                                        1,
+                                        Math.min(
+                                                paths.size(),
+                                                spark.sparkContext().defaultParallelism())))
+                        .map(p -> check(new Path(rootString, p), p, serializable.value()))
+                        .collect();
+        Map<String, Long> rowsPerSplit = new HashMap<>();
+        for (Checked c : checked) {
+            JsonNode expected = byPath.get(c.path);
+            if (c.error != null) {
+                problems.add(c.path + ": " + c.error);
+                continue;
+            }
+            if (c.bytes != expected.path("bytes").asLong()) {
+                problems.add(
+                        c.path
+                                + ": "
+                                + c.bytes
+                                + " bytes, the manifest says "
+                                + expected.path("bytes").asLong());
+            }
+            if (!c.sha256.equals(expected.path("sha256").asText())) {
+                problems.add(
+                        c.path
+                                + ": SHA-256 "
+                                + c.sha256
+                                + " does not match the manifest's "
+                                + expected.path("sha256").asText()
+                                + " (the file changed or is corrupt)");
+            }
+            if (c.rows != expected.path("rows").asLong()) {
+                problems.add(
+                        c.path
+                                + ": "
+                                + c.rows
+                                + " rows, the manifest says "
+                                + expected.path("rows").asLong());
+            }
+            if (c.maxRowGroup > PrepareJob.ROW_GROUP) {
+                problems.add(
+                        c.path
+                                + ": a row group of "
+                                + c.maxRowGroup
+                                + " rows (at most "
+                                + PrepareJob.ROW_GROUP
+                                + ")");
+            }
+            rowsPerSplit.merge(expected.path("split").asText(), c.rows, Long::sum);
+        }
+        manifest.path("num_examples")
+                .fields()
+                .forEachRemaining(
+                        e -> {
+                            long found = rowsPerSplit.getOrDefault(e.getKey(), 0L);
+                            if (found != e.getValue().asLong()) {
+                                problems.add(
+                                        e.getKey()
+                                                + ": "
+                                                + found
+                                                + " rows in its shards, the manifest says "
+                                                + e.getValue().asLong());
+                            }
+                        });
+        try {
+            Set<String> listed = new HashSet<>(paths);
+            for (String split : PrepareJob.SPLITS) {
+                Path dir = new Path(root, split);
+                if (!fs.exists(dir)) {
+                    continue;
+                }
+                for (FileStatus f : fs.listStatus(dir)) {
+                    String rel = split + "/" + f.getPath().getName();
+                    if (!listed.contains(rel) && !f.getPath().getName().startsWith(".")) {
+                        problems.add(rel + ": not listed in the manifest");
+                    }
+                }
+            }
+            Path tokenizer = new Path(root, "tokenizer/tokenizer.json");
+            String sha = PrepareJob.sha256(fs, tokenizer);
+            if (!sha.equals(manifest.path("tokenizer").path("sha256").asText())) {
+                problems.add("tokenizer/tokenizer.json: SHA-256 does not match the manifest");
+            }
+        } catch (IOException e) {
+            problems.add("cannot read " + root + ": " + e.getMessage());
+        }
+        long examples = rowsPerSplit.values().stream().mapToLong(Long::longValue).sum();
+        return new Result(checked.size(), examples, problems);
+    }
+
+    private static Checked check(Path file, String rel, Configuration conf) {
+        try {
+            FileSystem fs = file.getFileSystem(conf);
+            if (!fs.exists(file)) {
+                return new Checked(rel, 0, "", 0, 0, "missing");
+            }
+            long bytes = fs.getFileStatus(file).getLen();
+            String sha = PrepareJob.sha256(fs, file);
+            long rows = 0;
+            long maxGroup = 0;
+            try (ParquetFileReader reader =
+                    ParquetFileReader.open(HadoopInputFile.fromPath(file, conf))) {
+                for (BlockMetaData block : reader.getFooter().getBlocks()) {
+                    rows += block.getRowCount();
+                    maxGroup = Math.max(maxGroup, block.getRowCount());
+                }
+            } catch (IOException | RuntimeException e) {
+                return new Checked(
+                        rel,
+                        bytes,
+                        sha,
+                        0,
+                        0,
+                        "not a readable Parquet file (" + e.getMessage() + ")");
+            }
+            return new Checked(rel, bytes, sha, rows, maxGroup, null);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
