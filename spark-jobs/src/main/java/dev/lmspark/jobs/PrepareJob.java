@@ -695,7 +695,7 @@ public final class PrepareJob {
                                     }
                                     v[v.length - 1] = r.getLong(1);
                                     return new Tuple2<>(
-                                            (int) (local * shards / count), RowFactory.create(v));
+                                            shardOf(local, count, shards), RowFactory.create(v));
                                 })
                         .partitionBy(new ShardPartitioner(shards))
                         .values();
