@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Writes the built-in generated corpus as JSONL files, one {\"text\": …} document per line.",
             "prose: topical multi-paragraph English-like text (for MLM and NSP);"
-                    + " code: small Python-like modules (for CLM and FIM).",
+                    + " code: small Python-like modules (for CLM and FIM);"
+                    + " seq2seq: {\"prefix\": …, \"target\": …} sentence pairs (for mlm-seq2seq).",
             "The same --kind, --seed and --size-mb always give the same bytes."
         })
 final class SampleCorpusCommand implements Callable<Integer> {
@@ -33,7 +34,7 @@ final class SampleCorpusCommand implements Callable<Integer> {
 
     @Option(
             names = "--kind",
-            paramLabel = "prose|code",
+            paramLabel = "prose|code|seq2seq",
             converter = Converters.CorpusKinds.class,
             description = "Kind of documents (default: ${DEFAULT-VALUE}).")
     SampleCorpus.Kind kind = SampleCorpus.Kind.PROSE;

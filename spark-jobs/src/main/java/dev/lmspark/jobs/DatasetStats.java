@@ -1,5 +1,6 @@
 package dev.lmspark.jobs;
 
+import dev.lmspark.spark.ml.Sequences;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,19 +32,19 @@ final class DatasetStats implements Serializable {
     /** Adds one example row of {@link dev.lmspark.spark.ml.Examples#schema}. */
     void add(Row r, Integer maskId, Integer fimPrefix, Integer fimPad, Integer eos) {
         examples++;
-        List<Integer> ids = r.getList(r.fieldIndex("input_ids"));
-        List<Byte> attention = r.getList(r.fieldIndex("attention_mask"));
-        List<Integer> labels = r.getList(r.fieldIndex("labels"));
-        List<Byte> special = r.getList(r.fieldIndex("special_tokens_mask"));
+        int[] ids = Sequences.ints(r, r.fieldIndex("input_ids"));
+        byte[] attention = Sequences.bytes(r, r.fieldIndex("attention_mask"));
+        int[] labels = Sequences.ints(r, r.fieldIndex("labels"));
+        byte[] special = Sequences.bytes(r, r.fieldIndex("special_tokens_mask"));
         boolean fim = false;
-        positions += ids.size();
-        for (int i = 0; i < ids.size(); i++) {
-            if (attention.get(i) == 0) {
+        positions += ids.length;
+        for (int i = 0; i < ids.length; i++) {
+            if (attention[i] == 0) {
                 continue;
             }
             tokens++;
-            int id = ids.get(i);
-            if (special.get(i) == 0) {
+            int id = ids[i];
+            if (special[i] == 0) {
                 candidates++;
             }
             if (fimPrefix != null && id == fimPrefix) {
@@ -56,11 +57,11 @@ final class DatasetStats implements Serializable {
             if (fimPad != null && id == fimPad) {
                 fimPadTokens++;
             }
-            if (maskId != null && labels.get(i) != -100) {
+            if (maskId != null && labels[i] != -100) {
                 predicted++;
                 if (id == maskId) {
                     masked++;
-                } else if (id == labels.get(i)) {
+                } else if (id == labels[i]) {
                     unchanged++;
                 } else {
                     randomized++;

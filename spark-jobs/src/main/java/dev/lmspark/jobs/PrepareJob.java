@@ -12,6 +12,7 @@ import dev.lmspark.data.tokenizer.LmTokenizer;
 import dev.lmspark.data.tokenizer.SpecialTokenIds;
 import dev.lmspark.spark.AtomicOutput;
 import dev.lmspark.spark.DocumentReader;
+import dev.lmspark.spark.FaultInjection;
 import dev.lmspark.spark.HadoopPaths;
 import dev.lmspark.spark.InputFiles;
 import dev.lmspark.spark.TokenizerSource;
@@ -542,7 +543,7 @@ public final class PrepareJob {
                                             n += s.length;
                                         }
                                     } else {
-                                        n = r.getList(r.fieldIndex(col)).size();
+                                        n = Sequences.ints(r, r.fieldIndex(col)).length;
                                     }
                                     return n + extra > window;
                                 })
@@ -704,7 +705,11 @@ public final class PrepareJob {
         times[0] = seconds(t);
         t = System.nanoTime();
         Dataset<Row> frame =
-                spark.createDataFrame(numbered, schema).sortWithinPartitions("example_id");
+                spark.createDataFrame(
+                                numbered.mapPartitions(
+                                        rs -> FaultInjection.wrap("write", rs), true),
+                                schema)
+                        .sortWithinPartitions("example_id");
         Path written = new Path(out.temporary(), "_write/" + split);
         frame.write()
                 .option("compression", "snappy")

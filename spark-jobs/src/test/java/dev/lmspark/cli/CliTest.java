@@ -86,7 +86,7 @@ class CliTest {
     void errorsNameTheValueAndTheFix() {
         CommandLineRun kind = run("sample-corpus", "--output", "x", "--kind", "poetry");
         assertTrue(
-                kind.err().contains("'poetry'") && kind.err().contains("prose or code"),
+                kind.err().contains("'poetry'") && kind.err().contains("prose, code or seq2seq"),
                 kind.err());
         CommandLineRun vocab =
                 run(

@@ -2,8 +2,11 @@ package dev.lmspark.data.corpus;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lmspark.data.collate.SentenceSplitter;
 import dev.lmspark.data.random.Seeds;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -20,7 +23,12 @@ public final class SampleCorpus {
         /** Topical multi-paragraph prose (MLM, NSP). */
         PROSE,
         /** Small Python-like modules (CLM, FIM). */
-        CODE;
+        CODE,
+        /**
+         * Prefix/target pairs for seq2seq (masked diffusion): the first sentence of a prose
+         * document as the prefix, the sentence after it as the target.
+         */
+        SEQ2SEQ;
 
         public String cliName() {
             return name().toLowerCase(Locale.ROOT);
@@ -46,17 +54,32 @@ public final class SampleCorpus {
         this.seed = seed;
     }
 
-    /** Document {@code index}. */
+    /** Document {@code index} (for seq2seq: prefix and target separated by a newline). */
     public String document(long index) {
         var r = Seeds.random(seed, kind.ordinal(), index);
-        return kind == Kind.PROSE ? ProseGenerator.document(r) : CodeGenerator.document(r);
+        return switch (kind) {
+            case PROSE -> ProseGenerator.document(r);
+            case CODE -> CodeGenerator.document(r);
+            case SEQ2SEQ -> {
+                List<String> s = SentenceSplitter.split(ProseGenerator.document(r));
+                yield s.get(0) + "\n" + s.get(1);
+            }
+        };
     }
 
     /** Document {@code index} as one JSONL line {@code {"text": …}} with its newline, in UTF-8. */
     public byte[] jsonLine(long index) {
         try {
-            return (JSON.writeValueAsString(Map.of("text", document(index))) + "\n")
-                    .getBytes(StandardCharsets.UTF_8);
+            Map<String, String> record = new LinkedHashMap<>();
+            String doc = document(index);
+            if (kind == Kind.SEQ2SEQ) {
+                int cut = doc.indexOf('\n');
+                record.put("prefix", doc.substring(0, cut));
+                record.put("target", doc.substring(cut + 1));
+            } else {
+                record.put("text", doc);
+            }
+            return (JSON.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

@@ -50,32 +50,26 @@ public final class Sequences {
         return row(split, docId, seq, s.ids(), s.wordStart(), typeIds, nsp);
     }
 
+    // Array columns arrive as Scala sequences, Java lists, or — when Spark's optimizer removes the
+    // serialization between two stages — as the very Java arrays the previous stage wrote.
+
     public static int[] ints(Row row, int i) {
-        List<Integer> list = row.getList(i);
-        int[] out = new int[list.size()];
-        for (int k = 0; k < out.length; k++) {
-            out[k] = list.get(k);
-        }
-        return out;
+        return toInts(row.get(i));
     }
 
     public static boolean[] booleans(Row row, int i) {
-        if (row.isNullAt(i)) {
-            return null;
-        }
-        List<Boolean> list = row.getList(i);
-        boolean[] out = new boolean[list.size()];
-        for (int k = 0; k < out.length; k++) {
-            out[k] = list.get(k);
-        }
-        return out;
+        return row.isNullAt(i) ? null : toBooleans(row.get(i));
     }
 
     public static byte[] bytes(Row row, int i) {
         if (row.isNullAt(i)) {
             return null;
         }
-        List<Byte> list = row.getList(i);
+        Object o = row.get(i);
+        if (o instanceof byte[] b) {
+            return b;
+        }
+        List<Byte> list = javaList(o);
         byte[] out = new byte[list.size()];
         for (int k = 0; k < out.length; k++) {
             out[k] = list.get(k);
@@ -85,27 +79,51 @@ public final class Sequences {
 
     /** The column's list of int arrays (tokenized sentences). */
     public static int[][] intArrays(Row row, int i) {
-        List<Object> lists = row.getList(i);
+        Object o = row.get(i);
+        if (o instanceof int[][] a) {
+            return a;
+        }
+        List<Object> lists = javaList(o);
         int[][] out = new int[lists.size()][];
         for (int k = 0; k < out.length; k++) {
-            List<Integer> l = javaList(lists.get(k));
-            out[k] = new int[l.size()];
-            for (int j = 0; j < out[k].length; j++) {
-                out[k][j] = l.get(j);
-            }
+            out[k] = toInts(lists.get(k));
         }
         return out;
     }
 
     public static boolean[][] booleanArrays(Row row, int i) {
-        List<Object> lists = row.getList(i);
+        Object o = row.get(i);
+        if (o instanceof boolean[][] a) {
+            return a;
+        }
+        List<Object> lists = javaList(o);
         boolean[][] out = new boolean[lists.size()][];
         for (int k = 0; k < out.length; k++) {
-            List<Boolean> l = javaList(lists.get(k));
-            out[k] = new boolean[l.size()];
-            for (int j = 0; j < out[k].length; j++) {
-                out[k][j] = l.get(j);
-            }
+            out[k] = toBooleans(lists.get(k));
+        }
+        return out;
+    }
+
+    private static int[] toInts(Object o) {
+        if (o instanceof int[] a) {
+            return a;
+        }
+        List<Integer> list = javaList(o);
+        int[] out = new int[list.size()];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = list.get(k);
+        }
+        return out;
+    }
+
+    private static boolean[] toBooleans(Object o) {
+        if (o instanceof boolean[] a) {
+            return a;
+        }
+        List<Boolean> list = javaList(o);
+        boolean[] out = new boolean[list.size()];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = list.get(k);
         }
         return out;
     }

@@ -1,0 +1,133 @@
+package dev.lmspark.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lmspark.cli.CommandLineRun;
+import dev.lmspark.spark.SharedSpark;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Row;
+
+/** Corpora, tokenizers and helpers shared by the prepare tests. */
+final class PrepareFixture {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    final Path dir;
+    final Path prose;
+    final Path code;
+    final Path pairs;
+    final Path wordpiece;
+    final Path bpe;
+
+    PrepareFixture(Path dir) {
+        this.dir = dir;
+        prose = dir.resolve("prose");
+        code = dir.resolve("code");
+        pairs = dir.resolve("pairs");
+        wordpiece = dir.resolve("wordpiece");
+        bpe = dir.resolve("bpe");
+        ok("sample-corpus", "--output", prose.toString(), "--size-mb", "0.5", "--seed", "3");
+        ok(
+                "sample-corpus",
+                "--output",
+                code.toString(),
+                "--kind",
+                "code",
+                "--size-mb",
+                "0.5",
+                "--seed",
+                "3");
+        ok(
+                "sample-corpus",
+                "--output",
+                pairs.toString(),
+                "--kind",
+                "seq2seq",
+                "--size-mb",
+                "0.2",
+                "--seed",
+                "3");
+        ok(
+                "train-tokenizer",
+                "--input",
+                prose.toString(),
+                "--output",
+                wordpiece.toString(),
+                "--lowercase",
+                "--vocab-size",
+                "3000");
+        ok(
+                "train-tokenizer",
+                "--input",
+                code.toString(),
+                "--output",
+                bpe.toString(),
+                "--type",
+                "bpe",
+                "--vocab-size",
+                "1500");
+    }
+
+    static CommandLineRun ok(String... args) {
+        CommandLineRun r = CommandLineRun.of(args);
+        assertEquals(0, r.status(), String.join(" ", args) + " failed: " + r.err());
+        return r;
+    }
+
+    static JsonNode manifest(Path data) throws IOException {
+        return JSON.readTree(data.resolve("manifest.json").toFile());
+    }
+
+    static List<Row> rows(Path data, String split) {
+        return SharedSpark.session()
+                .read()
+                .parquet(data.resolve(split).toString())
+                .orderBy("example_id")
+                .collectAsList();
+    }
+
+    static int[] ints(Row r, String column) {
+        List<Integer> l = r.getList(r.fieldIndex(column));
+        return l.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    static byte[] bytes(Row r, String column) {
+        List<Byte> l = r.getList(r.fieldIndex(column));
+        byte[] out = new byte[l.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = l.get(i);
+        }
+        return out;
+    }
+
+    /** The documents of a one-file sample corpus, by index. */
+    static List<String> documents(Path corpus, String field) throws IOException {
+        List<String> docs = new ArrayList<>();
+        for (String line : Files.readAllLines(corpus.resolve("part-00000.jsonl"))) {
+            docs.add(JSON.readTree(line).get(field).asText());
+        }
+        return docs;
+    }
+
+    /** Every shard file of a dataset with its bytes, by relative path. */
+    static java.util.Map<String, byte[]> shardBytes(Path data) throws IOException {
+        java.util.Map<String, byte[]> out = new java.util.TreeMap<>();
+        for (String split : List.of("train", "validation", "predict")) {
+            Path d = data.resolve(split);
+            if (!Files.isDirectory(d)) {
+                continue;
+            }
+            try (var files = Files.list(d)) {
+                for (Path f : files.sorted().toList()) {
+                    out.put(split + "/" + f.getFileName(), Files.readAllBytes(f));
+                }
+            }
+        }
+        return out;
+    }
+}
