@@ -33,7 +33,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.text.Normalizer;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -46,25 +45,24 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.Partitioner;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.function.FilterFunction;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.Transformer;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import scala.Tuple2;
-import scala.Tuple3;
 
 /**
  * {@code prepare}: reads a corpus, collates it with the Spark ML stages of {@code
@@ -585,59 +583,17 @@ public final class PrepareJob {
         return (int) Math.max(1, Math.min(Math.min(shards, n), rows));
     }
 
-    /** The first example (0-based, within the split) of shard {@code s} of {@code shards}. */
-    static long shardStart(int s, long count, int shards) {
-        return s * count / shards;
-    }
+    private static final Pattern SHARD_DIR = Pattern.compile("shard=(\\d+)");
 
-    /** The shard of example {@code i}: shards hold contiguous ranges of nearly equal size. */
-    static int shardOf(long i, long count, int shards) {
-        int s = (int) (i * shards / count);
-        while (s + 1 < shards && shardStart(s + 1, count, shards) <= i) {
-            s++;
-        }
-        while (s > 0 && shardStart(s, count, shards) > i) {
-            s--;
-        }
-        return s;
-    }
-
-    /** Routes a shard number to the partition of the same number. */
-    static final class ShardPartitioner extends Partitioner {
-        private final int shards;
-
-        ShardPartitioner(int shards) {
-            this.shards = shards;
-        }
-
-        @Override
-        public int numPartitions() {
-            return shards;
-        }
-
-        @Override
-        public int getPartition(Object key) {
-            return (Integer) key;
-        }
-    }
-
-    /** Orders examples by (hash of seed, split, doc, seq), then (doc, seq). */
-    static final class ShuffleOrder
-            implements Comparator<Tuple3<Long, Long, Long>>, java.io.Serializable {
-        @Override
-        public int compare(Tuple3<Long, Long, Long> a, Tuple3<Long, Long, Long> b) {
-            int x = Long.compare(a._1(), b._1());
-            if (x != 0) {
-                return x;
-            }
-            x = Long.compare(a._2(), b._2());
-            return x != 0 ? x : Long.compare(a._3(), b._3());
-        }
-    }
-
-    private static final Pattern PART = Pattern.compile("part-(\\d+)-.*\\.parquet");
-
-    /** Shuffles, numbers and writes one split; returns its shards for the manifest. */
+    /**
+     * Shuffles, numbers and writes one split; returns its shards for the manifest.
+     *
+     * <p>Each example gets a 64-bit key, {@code xxhash64(seed, split, doc_id, seq)}; its shard is
+     * the key modulo the shard count, and within a shard examples are ordered by (key, doc_id,
+     * seq). {@code example_id}s run through shard 0, then shard 1, and so on. Everything stays in
+     * Spark SQL's binary rows: one exchange (by shard) moves each row once, and the writer lays
+     * each shard down as one file in that order.
+     */
     private static List<Map<String, Object>> writeSplit(
             SparkSession spark,
             Dataset<Row> rows,
@@ -650,99 +606,116 @@ public final class PrepareJob {
             AtomicOutput out,
             double[] times) {
         long t = System.nanoTime();
-        long seed = c.seed();
-        long code = Sequences.splitCode(split);
-        StructType in = rows.schema();
-        List<StructField> fields = new ArrayList<>();
-        fields.add(DataTypes.createStructField("example_id", DataTypes.LongType, false));
-        for (StructField f : in.fields()) {
-            if (!f.name().equals(Sequences.SPLIT)
-                    && !f.name().equals(Sequences.SEQ)
-                    && !f.name().equals(Sequences.DOC_ID)
-                    && !(f.name().equals(Examples.TARGET_IDS) && !split.equals("predict"))) {
-                fields.add(f);
+        Column key =
+                functions.xxhash64(
+                        functions.lit(c.seed()),
+                        functions.lit(split),
+                        functions.col("doc_id"),
+                        functions.col("seq"));
+        Dataset<Row> keyed =
+                rows.withColumn("shuffle_key", key)
+                        .withColumn(
+                                "shard",
+                                functions
+                                        .pmod(functions.col("shuffle_key"), functions.lit(shards))
+                                        .cast("int"));
+        // Examples per shard (a small aggregate), so each shard knows its first example_id.
+        long[] sizes = new long[shards];
+        for (Row r : keyed.groupBy("shard").count().collectAsList()) {
+            sizes[r.getInt(0)] = r.getLong(1);
+        }
+        long[] starts = new long[shards];
+        for (int i = 1; i < shards; i++) {
+            starts[i] = starts[i - 1] + sizes[i - 1];
+        }
+        Column[] startArray = new Column[shards];
+        for (int i = 0; i < shards; i++) {
+            startArray[i] = functions.lit(firstExampleId + starts[i]);
+        }
+        Column local =
+                functions
+                        .row_number()
+                        .over(Window.partitionBy("shard").orderBy("shuffle_key", "doc_id", "seq"))
+                        .minus(1);
+        Column exampleId =
+                functions
+                        .element_at(functions.array(startArray), functions.col("shard").plus(1))
+                        .plus(local);
+        List<Column> columns = new ArrayList<>();
+        columns.add(exampleId.as("example_id"));
+        for (StructField f : rows.schema().fields()) {
+            String name = f.name();
+            if (name.equals(Sequences.SPLIT)
+                    || name.equals(Sequences.SEQ)
+                    || name.equals(Sequences.DOC_ID)
+                    || (name.equals(Examples.TARGET_IDS) && !split.equals("predict"))) {
+                continue;
             }
+            columns.add(functions.col(name));
         }
-        fields.add(DataTypes.createStructField("doc_id", DataTypes.LongType, false));
-        StructType schema = DataTypes.createStructType(fields);
-        List<Integer> keep = new ArrayList<>();
-        for (StructField f : fields.subList(1, fields.size() - 1)) {
-            keep.add(in.fieldIndex(f.name()));
+        columns.add(functions.col("doc_id"));
+        columns.add(functions.col("shard"));
+        Dataset<Row> numbered =
+                keyed.select(columns.toArray(Column[]::new))
+                        .sortWithinPartitions("shard", "example_id");
+        if (spark.sparkContext().getLocalProperty(FaultInjection.PROPERTY) != null) {
+            StructType schema = numbered.schema();
+            numbered =
+                    numbered.mapPartitions(
+                            (org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>)
+                                    it -> FaultInjection.wrap("write", it),
+                            Encoders.row(schema));
         }
-        JavaRDD<Row> numbered =
-                rows.javaRDD()
-                        .keyBy(
-                                r ->
-                                        new Tuple3<>(
-                                                Seeds.mix(
-                                                        seed,
-                                                        SHUFFLE_STREAM,
-                                                        code,
-                                                        r.getLong(1),
-                                                        r.getLong(2)),
-                                                r.getLong(1),
-                                                r.getLong(2)))
-                        .sortByKey(new ShuffleOrder(), true)
-                        .values()
-                        .zipWithIndex()
-                        .mapToPair(
-                                p -> {
-                                    long local = p._2();
-                                    Row r = p._1();
-                                    Object[] v = new Object[keep.size() + 2];
-                                    v[0] = firstExampleId + local;
-                                    for (int i = 0; i < keep.size(); i++) {
-                                        v[i + 1] = r.get(keep.get(i));
-                                    }
-                                    v[v.length - 1] = r.getLong(1);
-                                    return new Tuple2<>(
-                                            shardOf(local, count, shards), RowFactory.create(v));
-                                })
-                        .partitionBy(new ShardPartitioner(shards))
-                        .values();
-        numbered = numbered.persist(StorageLevel.MEMORY_AND_DISK());
-        numbered.count();
-        times[0] = seconds(t);
-        t = System.nanoTime();
-        Dataset<Row> frame =
-                spark.createDataFrame(
-                                numbered.mapPartitions(
-                                        rs -> FaultInjection.wrap("write", rs), true),
-                                schema)
-                        .sortWithinPartitions("example_id");
         Path written = new Path(out.temporary(), "_write/" + split);
-        frame.write()
+        numbered.write()
+                .partitionBy("shard")
                 .option("compression", "snappy")
                 .option("parquet.block.row.count.limit", Integer.toString(ROW_GROUP))
                 .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
                 .parquet(written.toString());
-        numbered.unpersist();
+        times[0] = 0;
         times[1] = seconds(t);
         FileSystem fs = out.fileSystem();
         List<Map<String, Object>> shardList = new ArrayList<>();
         try {
             TreeMap<Integer, Path> parts = new TreeMap<>();
-            for (FileStatus st : fs.listStatus(written)) {
-                Matcher m = PART.matcher(st.getPath().getName());
-                if (m.matches()) {
-                    parts.put(Integer.parseInt(m.group(1)), st.getPath());
+            for (FileStatus dir : fs.listStatus(written)) {
+                Matcher m = SHARD_DIR.matcher(dir.getPath().getName());
+                if (!m.matches()) {
+                    continue;
                 }
+                List<Path> files = new ArrayList<>();
+                for (FileStatus file : fs.listStatus(dir.getPath())) {
+                    if (file.getPath().getName().endsWith(".parquet")) {
+                        files.add(file.getPath());
+                    }
+                }
+                if (files.size() != 1) {
+                    throw new IOException(
+                            "shard "
+                                    + m.group(1)
+                                    + " of "
+                                    + split
+                                    + " came out as "
+                                    + files.size()
+                                    + " files");
+                }
+                parts.put(Integer.parseInt(m.group(1)), files.get(0));
             }
             fs.mkdirs(new Path(out.temporary(), split));
+            int number = firstShard;
             for (Map.Entry<Integer, Path> e : parts.entrySet()) {
                 int shard = e.getKey();
-                String name = String.format("%s/part-%05d.parquet", split, firstShard + shard);
+                String name = String.format("%s/part-%05d.parquet", split, number++);
                 Path dest = new Path(out.temporary(), name);
                 if (!fs.rename(e.getValue(), dest)) {
                     throw new IOException("cannot move " + e.getValue() + " to " + dest);
                 }
-                long from = shardStart(shard, count, shards);
-                long to = shardStart(shard + 1, count, shards);
                 Map<String, Object> info = new LinkedHashMap<>();
                 info.put("split", split);
                 info.put("path", name);
-                info.put("rows", to - from);
-                info.put("first_example_id", firstExampleId + from);
+                info.put("rows", sizes[shard]);
+                info.put("first_example_id", firstExampleId + starts[shard]);
                 info.put("bytes", fs.getFileStatus(dest).getLen());
                 info.put("sha256", sha256(fs, dest));
                 shardList.add(info);

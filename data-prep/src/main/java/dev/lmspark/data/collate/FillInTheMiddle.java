@@ -74,7 +74,8 @@ public final class FillInTheMiddle implements Serializable {
         return arrange(p, m, s, cut.spm());
     }
 
-    int[] arrange(int[] p, int[] m, int[] s, boolean spm) {
+    /** The rearranged tokens from separately encoded prefix, middle and suffix (no EOS). */
+    public int[] arrange(int[] p, int[] m, int[] s, boolean spm) {
         int[] out = new int[p.length + m.length + s.length + 3];
         int at = 0;
         out[at++] = prefixId;

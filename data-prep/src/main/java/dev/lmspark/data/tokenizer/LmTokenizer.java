@@ -2,6 +2,7 @@ package dev.lmspark.data.tokenizer;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lmspark.data.BadInputException;
@@ -86,22 +87,39 @@ public final class LmTokenizer implements AutoCloseable {
         return toEncoded(tokenizer.encode(text, false, false));
     }
 
-    /** Encodes many texts in one call (the native side runs them in parallel). */
+    /**
+     * Encodes many texts in one call (the native side runs them in parallel). Only ids and word ids
+     * cross JNI: DJL's {@link Encoding} would also build every token string and character span,
+     * which costs more than the tokenization itself.
+     */
     public Encoded[] encode(List<String> texts) {
         Encoded[] out = new Encoded[texts.size()];
         if (texts.isEmpty()) {
             return out;
         }
-        Encoding[] encodings = tokenizer.batchEncode(texts, false, false);
-        for (int i = 0; i < out.length; i++) {
-            out[i] = toEncoded(encodings[i]);
+        long[] encodings =
+                TokenizersLibrary.LIB.batchEncode(
+                        tokenizer.getHandle(), texts.toArray(String[]::new), false);
+        try {
+            for (int i = 0; i < out.length; i++) {
+                out[i] =
+                        toEncoded(
+                                TokenizersLibrary.LIB.getTokenIds(encodings[i]),
+                                TokenizersLibrary.LIB.getWordIds(encodings[i]));
+            }
+        } finally {
+            for (long e : encodings) {
+                TokenizersLibrary.LIB.deleteEncoding(e);
+            }
         }
         return out;
     }
 
     private static Encoded toEncoded(Encoding e) {
-        long[] ids = e.getIds();
-        long[] words = e.getWordIds();
+        return toEncoded(e.getIds(), e.getWordIds());
+    }
+
+    private static Encoded toEncoded(long[] ids, long[] words) {
         int[] out = new int[ids.length];
         boolean[] starts = new boolean[ids.length];
         for (int i = 0; i < ids.length; i++) {

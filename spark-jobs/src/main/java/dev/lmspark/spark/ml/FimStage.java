@@ -175,39 +175,7 @@ public final class FimStage extends LmStage {
             return dataset.toDF()
                     .mapPartitions(
                             (MapPartitionsFunction<Row, Row>)
-                                    rows -> {
-                                        LmTokenizer tok = TokenizerSource.load(json);
-                                        List<Row> result = new ArrayList<>();
-                                        while (rows.hasNext()) {
-                                            Row r = rows.next();
-                                            String text = r.getString(textAt);
-                                            FillInTheMiddle.Cut cut =
-                                                    fim.cut(
-                                                            text,
-                                                            Seeds.random(
-                                                                    root,
-                                                                    DOCUMENT_STREAM,
-                                                                    r.getLong(docAt)));
-                                            LmTokenizer.Encoded e;
-                                            if (cut == null) {
-                                                e = tok.encode(text);
-                                            } else {
-                                                int[] ids =
-                                                        fim.arrange(cut, t -> tok.encode(t).ids());
-                                                boolean[] starts = new boolean[ids.length];
-                                                Arrays.fill(starts, true);
-                                                e = new LmTokenizer.Encoded(ids, starts);
-                                            }
-                                            Object[] values =
-                                                    Arrays.copyOf(
-                                                            TokenizeStage.toArray(r),
-                                                            r.length() + 2);
-                                            values[r.length()] = e.ids();
-                                            values[r.length() + 1] = e.wordStart();
-                                            result.add(RowFactory.create(values));
-                                        }
-                                        return result.iterator();
-                                    },
+                                    rows -> documentLevel(rows, json, fim, root, docAt, textAt),
                             Encoders.row(out));
         }
         int eos = s.eos();
@@ -239,6 +207,70 @@ public final class FimStage extends LmStage {
                                     return RowFactory.create(values);
                                 },
                         Encoders.row(out));
+    }
+
+    private static final int BATCH = 256;
+
+    /** Document-level FIM over a partition, encoding every piece of a batch in one native call. */
+    private static java.util.Iterator<Row> documentLevel(
+            java.util.Iterator<Row> input,
+            byte[] json,
+            FillInTheMiddle fim,
+            long root,
+            int docAt,
+            int textAt) {
+        LmTokenizer tok = TokenizerSource.load(json);
+        java.util.Iterator<Row> rows = dev.lmspark.spark.FaultInjection.wrap("tokenize", input);
+        List<Row> result = new ArrayList<>();
+        List<Row> batch = new ArrayList<>(BATCH);
+        while (rows.hasNext() || !batch.isEmpty()) {
+            if (rows.hasNext() && batch.size() < BATCH) {
+                batch.add(rows.next());
+                continue;
+            }
+            List<String> texts = new ArrayList<>();
+            List<FillInTheMiddle.Cut> cuts = new ArrayList<>();
+            for (Row r : batch) {
+                String text = r.getString(textAt);
+                FillInTheMiddle.Cut cut =
+                        fim.cut(text, Seeds.random(root, DOCUMENT_STREAM, r.getLong(docAt)));
+                cuts.add(cut);
+                if (cut == null) {
+                    texts.add(text);
+                } else {
+                    texts.add(cut.prefix());
+                    texts.add(cut.middle());
+                    texts.add(cut.suffix());
+                }
+            }
+            LmTokenizer.Encoded[] encoded = tok.encode(texts);
+            int at = 0;
+            for (int i = 0; i < batch.size(); i++) {
+                Row r = batch.get(i);
+                FillInTheMiddle.Cut cut = cuts.get(i);
+                LmTokenizer.Encoded e;
+                if (cut == null) {
+                    e = encoded[at++];
+                } else {
+                    int[] ids =
+                            fim.arrange(
+                                    encoded[at].ids(),
+                                    encoded[at + 1].ids(),
+                                    encoded[at + 2].ids(),
+                                    cut.spm());
+                    at += 3;
+                    boolean[] starts = new boolean[ids.length];
+                    Arrays.fill(starts, true);
+                    e = new LmTokenizer.Encoded(ids, starts);
+                }
+                Object[] values = Arrays.copyOf(TokenizeStage.toArray(r), r.length() + 2);
+                values[r.length()] = e.ids();
+                values[r.length() + 1] = e.wordStart();
+                result.add(RowFactory.create(values));
+            }
+            batch.clear();
+        }
+        return result.iterator();
     }
 
     public static MLReader<FimStage> read() {
