@@ -220,6 +220,12 @@ final class PrepareCommand implements Callable<Integer> {
             description = "Spark partitions after reading (default: 0 = as read).")
     int partitions = 0;
 
+    @Option(
+            names = "--stage-timing",
+            description =
+                    "Cache and time every collation stage (slower; for profiling and bench/prepare).")
+    boolean stageTiming;
+
     @Mixin SparkOptions sparkOptions;
 
     PrepareConfig config() {
@@ -260,7 +266,8 @@ final class PrepareCommand implements Callable<Integer> {
                     fimSpmRate,
                     fimLevel,
                     paddingSide,
-                    partitions);
+                    partitions,
+                    stageTiming);
         } catch (IllegalArgumentException e) {
             throw new BadInputException(e.getMessage(), e);
         }

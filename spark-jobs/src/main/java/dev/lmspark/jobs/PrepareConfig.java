@@ -40,7 +40,8 @@ public record PrepareConfig(
         double fimSpmRate,
         String fimLevel,
         String paddingSide,
-        int partitions)
+        int partitions,
+        boolean stageTiming)
         implements Serializable {
 
     /** What the dataset trains. */

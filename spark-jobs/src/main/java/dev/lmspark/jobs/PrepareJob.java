@@ -248,29 +248,48 @@ public final class PrepareJob {
 
             // Read.
             long t = System.nanoTime();
-            Dataset<Row> raw =
+            DocumentReader reader =
                     new DocumentReader(
-                                    c.formatOf(files.stream().map(InputFiles.File::path).toList()),
-                                    c.fields())
-                            .read(spark, files, c.columns(), firstDoc);
+                            c.formatOf(files.stream().map(InputFiles.File::path).toList()),
+                            c.fields());
+            Dataset<Row> raw = reader.read(spark, files, c.columns(), firstDoc);
             if (c.partitions() > 0) {
                 raw = raw.repartition(c.partitions());
             }
-            raw = raw.persist(StorageLevel.MEMORY_AND_DISK());
-            long read = raw.count();
-            long replacements =
-                    read == 0 ? 0 : raw.agg(functions.sum("replacements")).first().getLong(0);
+            // Filtering needs the count before it; otherwise one pass over the kept documents does.
+            boolean filtering = c.minChars() > 0 || c.dedup();
+            long read = -1;
+            long tooShort = 0;
+            if (filtering) {
+                raw = raw.persist(StorageLevel.MEMORY_AND_DISK());
+                read = raw.count();
+                tooShort = c.minChars() > 0 ? raw.filter(shortDocs(c.minChars())).count() : 0;
+            }
+            Dataset<Row> docs = filter(raw, c).persist(StorageLevel.MEMORY_AND_DISK());
+            Map<String, Long> docsPerSplit = new TreeMap<>();
+            long replacements = 0;
+            for (Row r :
+                    docs.groupBy(Sequences.SPLIT)
+                            .agg(functions.count(functions.lit(1)), functions.sum("replacements"))
+                            .collectAsList()) {
+                docsPerSplit.put(r.getString(0), r.getLong(1));
+                replacements += r.isNullAt(2) ? 0 : r.getLong(2);
+            }
+            long kept = docsPerSplit.values().stream().mapToLong(Long::longValue).sum();
+            reader.release();
+            if (filtering) {
+                raw.unpersist();
+            } else {
+                read = kept;
+            }
             if (read == 0) {
                 throw new BadInputException(
                         "--input "
                                 + String.join(",", c.inputs())
-                                + " holds no documents (every line or record is blank); check the paths and --input-format");
+                                + " holds no documents (every line or record is blank); check the"
+                                + " paths and --input-format");
             }
-            Dataset<Row> docs = filter(raw, c);
-            docs = docs.persist(StorageLevel.MEMORY_AND_DISK());
-            long kept = docs.count();
             long dropped = read - kept;
-            long tooShort = c.minChars() > 0 ? raw.filter(shortDocs(c.minChars())).count() : 0;
             stageSeconds.put("read", seconds(t));
             progress.printf(
                     "prepare: %,d documents read from %d file(s); %,d kept%n",
@@ -282,31 +301,36 @@ public final class PrepareJob {
                                 + (c.dedup() ? " and --dedup" : "")
                                 + "; lower --min-chars");
             }
-            Map<String, Long> docsPerSplit = countBy(docs, Sequences.SPLIT);
 
             // Collate, stage by stage, timing each.
             List<PipelineStage> stages = stages(c, tokenizerPath);
             Dataset<Row> data = docs;
             List<String> names = stageNames(c);
             Dataset<Row> tokenized = null;
+            // The tokenized documents (reused for statistics) and the examples (reused by every
+            // split's write) are cached; --stage-timing caches every stage, to time each one.
+            t = System.nanoTime();
             for (int i = 0; i < stages.size(); i++) {
-                t = System.nanoTime();
-                Dataset<Row> next =
-                        ((Transformer) stages.get(i))
-                                .transform(data)
-                                .persist(StorageLevel.MEMORY_AND_DISK());
-                next.count();
+                boolean last = i == stages.size() - 1;
+                Dataset<Row> next = ((Transformer) stages.get(i)).transform(data);
+                if (i == 0 || last || c.stageTiming()) {
+                    next = next.persist(StorageLevel.MEMORY_AND_DISK());
+                    next.count();
+                    stageSeconds.merge(
+                            c.stageTiming() || i == 0 ? names.get(i) : "collate",
+                            seconds(t),
+                            Double::sum);
+                    t = System.nanoTime();
+                }
                 if (i == 0) {
                     tokenized = next;
                 } else if (data != docs && data != tokenized) {
                     data.unpersist();
                 }
                 data = next;
-                stageSeconds.merge(names.get(i), seconds(t), Double::sum);
             }
             Dataset<Row> examples = data;
             long longDocs = longDocuments(c, tokenized);
-            raw.unpersist();
 
             // Statistics, then shuffle and write each split.
             SpecialTokenIds s = tokenizer.tokenizer().specials();

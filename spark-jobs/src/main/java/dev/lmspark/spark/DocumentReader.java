@@ -48,6 +48,7 @@ public final class DocumentReader implements Serializable {
 
     private final InputFormat format;
     private final List<String> fields;
+    private transient JavaRDD<String[]> parsed;
 
     /**
      * @param format how files hold documents ({@code lines} and {@code paragraphs} have one field)
@@ -98,6 +99,9 @@ public final class DocumentReader implements Serializable {
                         : parts.size() == 1
                                 ? parts.get(0)
                                 : sc.union(parts.toArray(JavaRDD[]::new));
+        // zipWithIndex counts every partition first: parse once, keep the parsed documents.
+        all = all.persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+        parsed = all;
         JavaRDD<Row> rows =
                 all.zipWithIndex()
                         .map(
@@ -111,6 +115,14 @@ public final class DocumentReader implements Serializable {
                                     return RowFactory.create(row);
                                 });
         return spark.createDataFrame(rows, schema(columns));
+    }
+
+    /** Drops the cached parse of the last {@link #read}, once its result is cached or written. */
+    public void release() {
+        if (parsed != null) {
+            parsed.unpersist(false);
+            parsed = null;
+        }
     }
 
     /** Documents of one file as {field values…, replacement count}. */

@@ -569,7 +569,8 @@ class PrepareJobTest {
                         0.5,
                         "context",
                         "right",
-                        0);
+                        0,
+                        false);
         var pipeline = PrepareJob.pipeline(c, f.bpe.toString());
         Path saved = dir.resolve("pipeline");
         pipeline.write().overwrite().save(saved.toString());
