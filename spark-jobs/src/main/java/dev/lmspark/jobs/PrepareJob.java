@@ -682,6 +682,13 @@ public final class PrepareJob {
         Dataset<Row> numbered =
                 keyed.select(columns.toArray(Column[]::new))
                         .sortWithinPartitions("shard", "example_id");
+        if (c.stageTiming()) {
+            // Materialize the exchange and numbering, to time the shuffle apart from the write.
+            numbered = numbered.persist(StorageLevel.MEMORY_AND_DISK());
+            numbered.count();
+            times[0] = seconds(t);
+            t = System.nanoTime();
+        }
         if (spark.sparkContext().getLocalProperty(FaultInjection.PROPERTY) != null) {
             StructType schema = numbered.schema();
             numbered =
@@ -697,8 +704,8 @@ public final class PrepareJob {
                 .option("parquet.block.row.count.limit", Integer.toString(ROW_GROUP))
                 .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
                 .parquet(written.toString());
-        times[0] = 0;
         times[1] = seconds(t);
+        numbered.unpersist();
         FileSystem fs = out.fileSystem();
         List<Map<String, Object>> shardList = new ArrayList<>();
         try {
