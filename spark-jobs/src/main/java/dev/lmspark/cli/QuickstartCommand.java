@@ -1,11 +1,13 @@
 package dev.lmspark.cli;
 
+import dev.lmspark.data.collate.MaskingConfig;
 import dev.lmspark.data.corpus.SampleCorpus;
 import dev.lmspark.data.tokenizer.TokenizerSpec;
 import dev.lmspark.data.tokenizer.TokenizerType;
+import dev.lmspark.jobs.PrepareConfig;
+import dev.lmspark.jobs.PrepareJob;
 import dev.lmspark.jobs.SampleCorpusJob;
 import dev.lmspark.jobs.TrainTokenizerJob;
-import dev.lmspark.spark.CorpusReader;
 import dev.lmspark.spark.HadoopPaths;
 import dev.lmspark.spark.InputFormat;
 import dev.lmspark.spark.SparkSessions;
@@ -25,10 +27,10 @@ import picocli.CommandLine.Spec;
         sortOptions = false,
         description = {
             "End-to-end demo on the built-in sample corpus, in Spark local mode by default.",
-            "mlm: prose corpus and a WordPiece tokenizer; clm: code corpus and a byte-level BPE"
-                    + " tokenizer with the FIM sentinels.",
-            "Writes corpus/ and tokenizer/ under --workdir, replacing what an earlier quickstart"
-                    + " wrote there. (Data preparation and training join as they land.)"
+            "mlm: prose corpus, WordPiece tokenizer, MLM+NSP dataset; clm: code corpus, byte-level"
+                    + " BPE tokenizer with the FIM sentinels, packed CLM+FIM dataset.",
+            "Writes corpus/, tokenizer/ and data/ (a prepared dataset) under --workdir, replacing"
+                    + " what an earlier quickstart wrote there. (Training joins when it lands.)"
         })
 final class QuickstartCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -88,7 +90,7 @@ final class QuickstartCommand implements Callable<Integer> {
                         HadoopPaths.configuration(sparkOptions.conf()),
                         err);
 
-        err.printf("quickstart: 2/2 train-tokenizer (%s)%n", tokenizer.type().cliName());
+        err.printf("quickstart: 2/3 train-tokenizer (%s)%n", tokenizer.type().cliName());
         var spark =
                 SparkSessions.start(
                         "lmspark quickstart", sparkOptions.master(), sparkOptions.conf());
@@ -96,11 +98,48 @@ final class QuickstartCommand implements Callable<Integer> {
                 TrainTokenizerJob.run(
                         spark,
                         new TrainTokenizerJob.Config(
-                                new CorpusReader(List.of(corpusDir), InputFormat.JSONL, "text"),
+                                List.of(corpusDir),
+                                InputFormat.JSONL,
+                                "text",
                                 tokenizer,
                                 tokenizerDir,
                                 true,
                                 0),
+                        err);
+
+        err.printf("quickstart: 3/3 prepare (%s)%n", mlm ? "mlm, nsp" : "clm, pack, fim");
+        String dataDir = new Path(workdir, "data").toString();
+        var data =
+                PrepareJob.run(
+                        spark,
+                        new PrepareConfig(
+                                List.of(corpusDir),
+                                InputFormat.JSONL,
+                                "text",
+                                "prefix",
+                                "target",
+                                tokenizerDir,
+                                false,
+                                dataDir,
+                                mlm ? PrepareConfig.Objective.MLM : PrepareConfig.Objective.CLM,
+                                mlm ? 128 : 256,
+                                4,
+                                seed,
+                                0.01,
+                                0,
+                                false,
+                                true,
+                                false,
+                                MaskingConfig.defaults(20),
+                                mlm,
+                                0.1,
+                                !mlm,
+                                mlm ? 0 : 0.5,
+                                0.5,
+                                "document",
+                                "right",
+                                0,
+                                false),
                         err);
 
         out.printf("quickstart (%s) made:%n", objective.cliName());
@@ -119,8 +158,16 @@ final class QuickstartCommand implements Callable<Integer> {
                 trained.vocabSize(),
                 trained.distinctWords());
         out.printf(
-                "  time       %.1f s (corpus) + %.1f s (tokenizer, %d Spark tasks)%n",
-                corpus.seconds(), trained.seconds(), trained.countingTasks());
+                "  data       %s  (%s: %s of %d tokens; see manifest.json, or run"
+                        + " lmspark inspect --data %s)%n",
+                data.output(),
+                mlm ? "MLM+NSP" : "CLM+FIM, packed",
+                PrepareJob.describe(data.examples()),
+                mlm ? 128 : 256,
+                dataDir);
+        out.printf(
+                "  time       %.1f s (corpus) + %.1f s (tokenizer, %d Spark tasks) + %.1f s (data)%n",
+                corpus.seconds(), trained.seconds(), trained.countingTasks(), data.seconds());
         return 0;
     }
 }

@@ -3,7 +3,6 @@ package dev.lmspark.cli;
 import dev.lmspark.data.tokenizer.TokenizerSpec;
 import dev.lmspark.data.tokenizer.TokenizerType;
 import dev.lmspark.jobs.TrainTokenizerJob;
-import dev.lmspark.spark.CorpusReader;
 import dev.lmspark.spark.InputFormat;
 import dev.lmspark.spark.SparkSessions;
 import java.util.List;
@@ -104,11 +103,7 @@ final class TrainTokenizerCommand implements Callable<Integer> {
         }
         var config =
                 new TrainTokenizerJob.Config(
-                        new CorpusReader(inputs, inputFormat, textField),
-                        tokenizer,
-                        output,
-                        overwrite,
-                        partitions);
+                        inputs, inputFormat, textField, tokenizer, output, overwrite, partitions);
         var spark =
                 SparkSessions.start(
                         "lmspark train-tokenizer", sparkOptions.master(), sparkOptions.conf());

@@ -263,7 +263,10 @@ public final class PrepareJob {
             if (filtering) {
                 raw = raw.persist(StorageLevel.MEMORY_AND_DISK());
                 read = raw.count();
-                tooShort = c.minChars() > 0 ? raw.filter(shortDocs(c.minChars())).count() : 0;
+                tooShort =
+                        c.minChars() > 0
+                                ? raw.filter(shortDocs(c.minChars(), c.columns())).count()
+                                : 0;
             }
             Dataset<Row> docs = filter(raw, c).persist(StorageLevel.MEMORY_AND_DISK());
             Map<String, Long> docsPerSplit = new TreeMap<>();
@@ -401,7 +404,7 @@ public final class PrepareJob {
             } else {
                 appendIncrement(fs, qualified, out, manifest);
             }
-            progress.printf("prepare: wrote %s%n", exampleCounts);
+            progress.printf("prepare: wrote %s%n", describe(exampleCounts));
             return new Result(
                     qualified.toString(),
                     false,
@@ -417,15 +420,24 @@ public final class PrepareJob {
         return new Path(dataset.getParent(), "." + dataset.getName() + ".increment");
     }
 
+    /** "35,329 train, 408 validation examples". */
+    public static String describe(Map<String, Long> examples) {
+        StringBuilder b = new StringBuilder();
+        examples.forEach(
+                (split, n) ->
+                        b.append(b.length() == 0 ? "" : ", ")
+                                .append(String.format("%,d %s", n, split)));
+        return b.append(" examples").toString();
+    }
+
+    /** What each of {@link #stages} does, for the timing breakdown. */
     private static List<String> stageNames(PrepareConfig c) {
         return switch (c.objective()) {
             case MLM -> List.of("tokenize", "pair/pack", "mask/fim", "pad");
             case CLM ->
                     c.fimRate() > 0 && c.fimLevel().equals("context")
                             ? List.of("tokenize", "pair/pack", "mask/fim", "pad")
-                            : c.fimRate() > 0
-                                    ? List.of("tokenize", "pair/pack", "pad")
-                                    : List.of("tokenize", "pair/pack", "pad");
+                            : List.of("tokenize", "pair/pack", "pad");
             case MLM_SEQ2SEQ -> List.of("tokenize");
         };
     }
@@ -474,7 +486,7 @@ public final class PrepareJob {
     private static Dataset<Row> filter(Dataset<Row> raw, PrepareConfig c) {
         Dataset<Row> docs = raw;
         if (c.minChars() > 0) {
-            docs = docs.filter(functions.not(shortDocs(c.minChars())));
+            docs = docs.filter(functions.not(shortDocs(c.minChars(), c.columns())));
         }
         if (c.dedup()) {
             List<String> cols = c.columns();
@@ -526,9 +538,13 @@ public final class PrepareJob {
                 Encoders.row(schema));
     }
 
-    private static org.apache.spark.sql.Column shortDocs(int minChars) {
-        org.apache.spark.sql.Column length = null;
-        return functions.expr("char_length(concat_ws('', *)) < " + minChars);
+    /** Documents whose text columns hold fewer than {@code minChars} characters together. */
+    private static Column shortDocs(int minChars, List<String> columns) {
+        Column length = functions.lit(0);
+        for (String c : columns) {
+            length = length.plus(functions.char_length(functions.col(c)));
+        }
+        return length.lt(minChars);
     }
 
     /** NFC, whitespace runs as one space, trimmed, lowercase: what exact --dedup compares. */
@@ -537,14 +553,6 @@ public final class PrepareJob {
                 .strip()
                 .replaceAll("\\s+", " ")
                 .toLowerCase(java.util.Locale.ROOT);
-    }
-
-    private static Map<String, Long> countBy(Dataset<Row> docs, String column) {
-        Map<String, Long> out = new TreeMap<>();
-        for (Row r : docs.groupBy(column).count().collectAsList()) {
-            out.put(r.getString(0), r.getLong(1));
-        }
-        return out;
     }
 
     /** Documents whose tokens (with specials or EOS) do not fit one window. */

@@ -6,11 +6,14 @@ import dev.lmspark.data.tokenizer.TokenizerSpec;
 import dev.lmspark.data.tokenizer.TokenizerTrainer;
 import dev.lmspark.data.tokenizer.TrainedTokenizer;
 import dev.lmspark.spark.AtomicOutput;
-import dev.lmspark.spark.CorpusReader;
+import dev.lmspark.spark.DocumentReader;
 import dev.lmspark.spark.HadoopPaths;
+import dev.lmspark.spark.InputFiles;
+import dev.lmspark.spark.InputFormat;
 import java.io.PrintWriter;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -27,19 +30,28 @@ import scala.Tuple2;
 public final class TrainTokenizerJob {
 
     /**
-     * @param corpus what to read
+     * @param inputs corpus paths or globs
+     * @param format how files hold documents, or null to go by the first file's extension
+     * @param textField the JSON field or Parquet column holding the text
      * @param spec what to train
      * @param output the tokenizer directory to create
      * @param overwrite replace an existing output
      * @param partitions tasks for counting; 0 = at least Spark's default parallelism
      */
     public record Config(
-            CorpusReader corpus,
+            List<String> inputs,
+            InputFormat format,
+            String textField,
             TokenizerSpec spec,
             String output,
             boolean overwrite,
             int partitions) {
         public Config {
+            if (inputs == null || inputs.isEmpty()) {
+                throw new BadInputException("--input is required: one or more paths or globs");
+            }
+            inputs.forEach(i -> HadoopPaths.check("--input", i));
+            inputs = List.copyOf(inputs);
             HadoopPaths.check("--output", output);
             if (partitions < 0) {
                 throw new BadInputException(
@@ -71,7 +83,13 @@ public final class TrainTokenizerJob {
                 HadoopPaths.fileSystem(target, hadoop).makeQualified(target),
                 config.overwrite());
 
-        JavaRDD<String> docs = config.corpus().read(spark).javaRDD();
+        List<InputFiles.File> files = InputFiles.list(config.inputs(), hadoop);
+        InputFormat format =
+                config.format() != null
+                        ? config.format()
+                        : InputFormat.fromPath(files.get(0).path());
+        JavaRDD<String> docs =
+                new DocumentReader(format, List.of(config.textField())).texts(spark, files);
         int partitions =
                 config.partitions() > 0
                         ? config.partitions()
@@ -91,7 +109,7 @@ public final class TrainTokenizerJob {
         if (wordCounts.isEmpty()) {
             throw new BadInputException(
                     "--input "
-                            + String.join(",", config.corpus().inputs())
+                            + String.join(",", config.inputs())
                             + " holds no text; check the paths and --input-format");
         }
         progress.printf(

@@ -117,6 +117,19 @@ public final class DocumentReader implements Serializable {
         return spark.createDataFrame(rows, schema(columns));
     }
 
+    /**
+     * The first field of every document of {@code files}, without indices (for jobs where order
+     * does not matter, such as counting words).
+     */
+    public JavaRDD<String> texts(SparkSession spark, List<InputFiles.File> files) {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        List<JavaRDD<String>> parts = new ArrayList<>();
+        for (InputFiles.File file : files) {
+            parts.add(readFile(spark, sc, file.path()).map(values -> values[0]));
+        }
+        return parts.size() == 1 ? parts.get(0) : sc.union(parts.toArray(JavaRDD[]::new));
+    }
+
     /** Drops the cached parse of the last {@link #read}, once its result is cached or written. */
     public void release() {
         if (parsed != null) {
@@ -272,7 +285,7 @@ public final class DocumentReader implements Serializable {
                                             new BadInputException(
                                                     "column '"
                                                             + field
-                                                            + "' is not in "
+                                                            + "' (--text-column or --prefix-field/--target-field) is not in "
                                                             + path
                                                             + "; its columns are "
                                                             + String.join(", ", table.columns())));

@@ -540,6 +540,81 @@ class PrepareJobTest {
     }
 
     @Test
+    void dedupAndMinCharsDropDocumentsAndCountThem() throws Exception {
+        Path input = dir.resolve("dups.txt");
+        Files.writeString(
+                input,
+                String.join(
+                                "\n",
+                                "The first document has several words in it.",
+                                "the  FIRST document has several words in it.",
+                                "Tiny.",
+                                "The first document has several words in it.",
+                                "Another document, different from the first one.")
+                        + "\n");
+        Path data = dir.resolve("dedup");
+        ok(
+                "prepare",
+                "--input",
+                input.toString(),
+                "--tokenizer",
+                f.wordpiece.toString(),
+                "--output",
+                data.toString(),
+                "--dedup",
+                "--min-chars",
+                "10",
+                "--validation-fraction",
+                "0",
+                "--max-length",
+                "32");
+        JsonNode st = manifest(data).path("statistics");
+        assertEquals(5, st.path("documents_read").asLong());
+        assertEquals(2, st.path("documents_kept").asLong());
+        assertEquals(1, st.path("documents_dropped_min_chars").asLong());
+        assertEquals(2, st.path("documents_dropped_duplicates").asLong());
+        assertEquals(
+                List.of(0L, 4L),
+                rows(data, "train").stream()
+                        .map(r -> r.getLong(r.fieldIndex("doc_id")))
+                        .sorted()
+                        .toList(),
+                "the first copy is kept");
+    }
+
+    @Test
+    void inspectShowsTokensLabelsAndSegments() throws Exception {
+        Path data = dir.resolve("inspect");
+        ok(
+                "prepare",
+                "--input",
+                f.prose.toString(),
+                "--tokenizer",
+                f.wordpiece.toString(),
+                "--output",
+                data.toString(),
+                "--nsp",
+                "--max-length",
+                "48");
+        CommandLineRun r = CommandLineRun.of("inspect", "--data", data.toString(), "--rows", "2");
+        assertEquals(0, r.status(), r.err());
+        assertEquals(
+                2, r.out().lines().filter(l -> l.startsWith("train example ")).count(), r.out());
+        assertTrue(r.out().contains("next_sentence_label"), r.out());
+        assertTrue(r.out().contains("  text: [CLS] "), r.out());
+        assertTrue(
+                r.out()
+                        .lines()
+                        .anyMatch(
+                                l -> l.matches("\\s+\\d+\\s+\\[MASK\\]\\s+4\\s+\\S+ \\(\\d+\\).*")),
+                "a masked position shows its label: " + r.out());
+        CommandLineRun bad =
+                CommandLineRun.of("inspect", "--data", data.toString(), "--split", "test");
+        assertEquals(1, bad.status());
+        assertTrue(bad.err().contains("--split test is not in"), bad.err());
+    }
+
+    @Test
     void stagesComposeInASavedAndReloadedPipeline() throws Exception {
         var spark = SharedSpark.session();
         PrepareConfig c =
