@@ -42,7 +42,7 @@ public final class SampleCorpus {
                 }
             }
             throw new IllegalArgumentException(
-                    "unknown corpus kind '" + name + "'; use prose or code");
+                    "unknown corpus kind '" + name + "'; use prose, code or seq2seq");
         }
     }
 
