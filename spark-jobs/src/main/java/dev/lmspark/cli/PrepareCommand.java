@@ -4,9 +4,7 @@ import dev.lmspark.data.BadInputException;
 import dev.lmspark.data.collate.MaskingConfig;
 import dev.lmspark.jobs.PrepareConfig;
 import dev.lmspark.jobs.PrepareJob;
-import dev.lmspark.spark.InputFormat;
 import dev.lmspark.spark.SparkSessions;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -33,27 +31,7 @@ import picocli.CommandLine.Spec;
 final class PrepareCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(
-            names = "--input",
-            required = true,
-            arity = "1..*",
-            paramLabel = "PATH",
-            description = "Corpus paths or globs (Hadoop paths; .gz read transparently).")
-    List<String> inputs;
-
-    @Option(
-            names = "--input-format",
-            paramLabel = "lines|paragraphs|jsonl|parquet",
-            converter = Converters.InputFormats.class,
-            description =
-                    "How files hold documents (default: from the extension: .jsonl/.json, .parquet, else lines).")
-    InputFormat inputFormat;
-
-    @Option(
-            names = {"--text-field", "--text-column"},
-            paramLabel = "NAME",
-            description = "JSON field or Parquet column with the text (default: ${DEFAULT-VALUE}).")
-    String textField = "text";
+    @Mixin InputOptions input;
 
     @Option(
             names = "--prefix-field",
@@ -235,9 +213,9 @@ final class PrepareCommand implements Callable<Integer> {
                             ? maxPredictions
                             : Math.max(1, (int) Math.rint(maxLength * mlmProbability));
             return new PrepareConfig(
-                    inputs,
-                    inputFormat,
-                    textField,
+                    input.inputs,
+                    input.inputFormat,
+                    input.textField,
                     prefixField,
                     targetField,
                     tokenizer,

@@ -3,9 +3,7 @@ package dev.lmspark.cli;
 import dev.lmspark.data.tokenizer.TokenizerSpec;
 import dev.lmspark.data.tokenizer.TokenizerType;
 import dev.lmspark.jobs.TrainTokenizerJob;
-import dev.lmspark.spark.InputFormat;
 import dev.lmspark.spark.SparkSessions;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -30,26 +28,7 @@ import picocli.CommandLine.Spec;
 final class TrainTokenizerCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(
-            names = "--input",
-            required = true,
-            arity = "1..*",
-            paramLabel = "PATH",
-            description = "Corpus paths or globs (Hadoop paths; .gz read transparently).")
-    List<String> inputs;
-
-    @Option(
-            names = "--input-format",
-            paramLabel = "lines|paragraphs|jsonl|parquet",
-            converter = Converters.InputFormats.class,
-            description = "How files hold documents (default: from the extension).")
-    InputFormat inputFormat;
-
-    @Option(
-            names = {"--text-field", "--text-column"},
-            paramLabel = "NAME",
-            description = "JSON field or Parquet column with the text (default: ${DEFAULT-VALUE}).")
-    String textField = "text";
+    @Mixin InputOptions input;
 
     @Option(
             names = "--output",
@@ -103,7 +82,13 @@ final class TrainTokenizerCommand implements Callable<Integer> {
         }
         var config =
                 new TrainTokenizerJob.Config(
-                        inputs, inputFormat, textField, tokenizer, output, overwrite, partitions);
+                        input.inputs,
+                        input.inputFormat,
+                        input.textField,
+                        tokenizer,
+                        output,
+                        overwrite,
+                        partitions);
         var spark =
                 SparkSessions.start(
                         "lmspark train-tokenizer", sparkOptions.master(), sparkOptions.conf());

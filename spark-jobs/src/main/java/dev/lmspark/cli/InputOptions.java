@@ -1,0 +1,36 @@
+package dev.lmspark.cli;
+
+import dev.lmspark.spark.InputFormat;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/**
+ * The corpus flags shared by the commands that read one ({@code train-tokenizer}, {@code prepare}).
+ */
+final class InputOptions {
+
+    @Option(
+            names = "--input",
+            required = true,
+            arity = "1..*",
+            paramLabel = "PATH",
+            description =
+                    "Corpus paths, directories or globs (Hadoop paths; .gz read transparently;"
+                            + " files are taken in path order).")
+    List<String> inputs;
+
+    @Option(
+            names = "--input-format",
+            paramLabel = "lines|paragraphs|jsonl|parquet",
+            converter = Converters.InputFormats.class,
+            description =
+                    "How files hold documents (default: from the first file's extension:"
+                            + " .jsonl/.json, .parquet, else lines).")
+    InputFormat inputFormat;
+
+    @Option(
+            names = {"--text-field", "--text-column"},
+            paramLabel = "NAME",
+            description = "JSON field or Parquet column with the text (default: ${DEFAULT-VALUE}).")
+    String textField = "text";
+}
