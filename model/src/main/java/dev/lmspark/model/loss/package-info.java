@@ -1,0 +1,6 @@
+/**
+ * Language-model losses over logits {@code (B, T, V)} and labels {@code (B, T)} with ignore index
+ * -100: cross-entropy averaged over the counted tokens only, and SMILE (subset-masked MLE, seed
+ * 002) with its first-token-MLE option and the random-subset and reverse-subset variants.
+ */
+package dev.lmspark.model.loss;
