@@ -96,9 +96,17 @@ public final class AdamW implements AutoCloseable {
             s.v.muli(beta2).addi(g.square().muli(1 - beta2));
             double bc1 = 1 - Math.pow(beta1, s.step);
             double bc2 = 1 - Math.pow(beta2, s.step);
-            NDArray denom = s.v.sqrt().divi((float) Math.sqrt(bc2)).addi(eps);
-            weight.subi(
-                    s.m.div(denom).muli((float) (lr / bc1)).toType(weight.getDataType(), false));
+            // Results of operations on the state arrays land on the optimizer's manager: move
+            // every temporary into this step's scope, so nothing accumulates across steps.
+            NDArray denom = s.v.sqrt();
+            denom.attach(scope);
+            denom.divi((float) Math.sqrt(bc2)).addi(eps);
+            NDArray step = s.m.div(denom);
+            step.attach(scope);
+            step.muli((float) (lr / bc1));
+            NDArray cast = step.toType(weight.getDataType(), false);
+            cast.attach(scope);
+            weight.subi(cast);
         }
     }
 
