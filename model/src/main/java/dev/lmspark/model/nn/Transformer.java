@@ -1,0 +1,324 @@
+package dev.lmspark.model.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.lmspark.data.random.Seeds;
+import dev.lmspark.model.config.ModelConfig;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * A transformer trunk: token ids {@code (B, T)} to hidden states {@code (B, T, H)}.
+ *
+ * <p>Letters: B batch, T time, H hidden, A heads, D = H/A head size, I intermediate, V vocabulary.
+ * The attention mask {@code (B, T)} is 1 at real tokens and 0 at padding; padded keys get no weight
+ * (a score of -inf before the softmax), whichever side the padding is on, so the hidden states of
+ * real tokens do not depend on how much padding follows. Position ids {@code (B, T)} may be given
+ * (left-padded rows count from their first real token); by default they are 0…T−1.
+ *
+ * <p>Parameter names: {@code embeddings.word}, {@code embeddings.position} (learned positions),
+ * {@code embeddings.token_type}, {@code embeddings.norm.*} (post-LN models), then per layer i
+ * {@code layers.i.attention.{query,key,value,output}.{weight,bias}}, {@code
+ * layers.i.attention_norm.*}, {@code layers.i.mlp.{up,down[,gate]}.{weight,bias}}, {@code
+ * layers.i.mlp_norm.*}, and {@code final_norm.*} (pre-LN models). Linear weights are {@code (out,
+ * in)}, as PyTorch stores them.
+ */
+public final class Transformer {
+    private final ModelConfig config;
+    private final Map<String, NDArray> parameters;
+
+    /** Wraps existing parameters (loaded from a checkpoint or a Hugging Face folder). */
+    public Transformer(ModelConfig config, Map<String, NDArray> parameters) {
+        this.config = config;
+        this.parameters = parameters;
+        for (String name : parameterShapes(config).keySet()) {
+            if (!parameters.containsKey(name)) {
+                throw new IllegalArgumentException("missing parameter " + name);
+            }
+        }
+    }
+
+    /**
+     * Fresh parameters on {@code manager}: normal(0, initializer_range) for matrices and
+     * embeddings, ones for norm weights, zeros for biases; parameter p draws from (seed, p's name).
+     */
+    public static Transformer initialize(ModelConfig config, NDManager manager, long seed) {
+        Map<String, NDArray> params = new LinkedHashMap<>();
+        parameterShapes(config)
+                .forEach(
+                        (name, shape) -> {
+                            float[] values = new float[(int) shape.size()];
+                            if (name.endsWith("norm.weight")) {
+                                java.util.Arrays.fill(values, 1f);
+                            } else if (!name.endsWith("bias")) {
+                                SplittableRandom r = Seeds.random(seed, name.hashCode());
+                                for (int i = 0; i < values.length; i++) {
+                                    values[i] =
+                                            (float) (r.nextGaussian() * config.initializerRange());
+                                }
+                            }
+                            params.put(name, manager.create(values, shape));
+                        });
+        return new Transformer(config, params);
+    }
+
+    /** Every parameter's name and shape, in a fixed order. */
+    public static Map<String, Shape> parameterShapes(ModelConfig c) {
+        Map<String, Shape> s = new LinkedHashMap<>();
+        int h = c.hiddenSize();
+        s.put("embeddings.word", new Shape(c.vocabSize(), h));
+        if (c.positions().equals("learned")) {
+            s.put("embeddings.position", new Shape(c.maxPositions(), h));
+        }
+        if (c.typeVocabSize() > 0) {
+            s.put("embeddings.token_type", new Shape(c.typeVocabSize(), h));
+        }
+        if (!c.preNorm()) {
+            norm(s, c, "embeddings.norm");
+        }
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = "layers." + i + ".";
+            for (String proj : new String[] {"query", "key", "value", "output"}) {
+                linear(s, c, p + "attention." + proj, h, h);
+            }
+            norm(s, c, p + "attention_norm");
+            if (c.mlp().equals("swiglu")) {
+                linear(s, c, p + "mlp.gate", c.intermediateSize(), h);
+            }
+            linear(s, c, p + "mlp.up", c.intermediateSize(), h);
+            linear(s, c, p + "mlp.down", h, c.intermediateSize());
+            norm(s, c, p + "mlp_norm");
+        }
+        if (c.preNorm()) {
+            norm(s, c, "final_norm");
+        }
+        return s;
+    }
+
+    private static void linear(Map<String, Shape> s, ModelConfig c, String name, int out, int in) {
+        s.put(name + ".weight", new Shape(out, in));
+        if (c.bias()) {
+            s.put(name + ".bias", new Shape(out));
+        }
+    }
+
+    private static void norm(Map<String, Shape> s, ModelConfig c, String name) {
+        s.put(name + ".weight", new Shape(c.hiddenSize()));
+        if (c.norm().equals("layernorm")) {
+            s.put(name + ".bias", new Shape(c.hiddenSize()));
+        }
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** The parameters by name (live arrays: training updates them in place). */
+    public Map<String, NDArray> parameters() {
+        return parameters;
+    }
+
+    /**
+     * Hidden states {@code (B, T, H)}.
+     *
+     * @param ids token ids {@code (B, T)}
+     * @param attentionMask {@code (B, T)}, 1 real / 0 padding; null = all real
+     * @param typeIds {@code (B, T)} segment ids; null = zeros
+     * @param positionIds {@code (B, T)}; null = 0…T−1
+     * @param dropout the dropout generator in training, null in inference (no dropout)
+     */
+    public NDArray forward(
+            NDArray ids,
+            NDArray attentionMask,
+            NDArray typeIds,
+            NDArray positionIds,
+            SplittableRandom dropout) {
+        return forwardEmbeddings(
+                parameters.get("embeddings.word").get(ids.toType(DataType.INT64, false)),
+                ids.getShape(),
+                attentionMask,
+                typeIds,
+                positionIds,
+                dropout);
+    }
+
+    /** As {@link #forward} from input embeddings {@code (B, T, H)} instead of ids. */
+    public NDArray forwardEmbeddings(
+            NDArray embeddings,
+            Shape idsShape,
+            NDArray attentionMask,
+            NDArray typeIds,
+            NDArray positionIds,
+            SplittableRandom dropout) {
+        NDManager m = embeddings.getManager();
+        int b = (int) idsShape.get(0);
+        int t = (int) idsShape.get(1);
+        if (positionIds == null) {
+            positionIds = m.arange(t).toType(DataType.INT64, false).expandDims(0).repeat(0, b);
+        }
+        NDArray x = embeddings;
+        if (config.positions().equals("learned")) {
+            x =
+                    x.add(
+                            parameters
+                                    .get("embeddings.position")
+                                    .get(positionIds.toType(DataType.INT64, false)));
+        }
+        if (config.typeVocabSize() > 0) {
+            NDArray types =
+                    typeIds == null
+                            ? m.zeros(new Shape(b, t), DataType.INT64)
+                            : typeIds.toType(DataType.INT64, false);
+            x = x.add(parameters.get("embeddings.token_type").get(types));
+        }
+        if (!config.preNorm()) {
+            x = norm(x, "embeddings.norm");
+        }
+        x = dropout(x, dropout);
+        NDArray bias = attentionBias(m, attentionMask, b, t, x.getDataType());
+        NDArray[] rope = config.positions().equals("rotary") ? rotary(positionIds) : null;
+        for (int i = 0; i < config.numLayers(); i++) {
+            String p = "layers." + i + ".";
+            if (config.preNorm()) {
+                x =
+                        x.add(
+                                dropout(
+                                        attention(
+                                                norm(x, p + "attention_norm"),
+                                                p,
+                                                bias,
+                                                rope,
+                                                dropout),
+                                        dropout));
+                x = x.add(dropout(mlp(norm(x, p + "mlp_norm"), p), dropout));
+            } else {
+                x =
+                        norm(
+                                x.add(dropout(attention(x, p, bias, rope, dropout), dropout)),
+                                p + "attention_norm");
+                x = norm(x.add(dropout(mlp(x, p), dropout)), p + "mlp_norm");
+            }
+        }
+        return config.preNorm() ? norm(x, "final_norm") : x;
+    }
+
+    /**
+     * 0 where attention may look, the most negative float where it may not (as Hugging Face does):
+     * {@code (B, 1, 1|T, T)}; null when every position may see every other.
+     */
+    private NDArray attentionBias(NDManager m, NDArray attentionMask, int b, int t, DataType type) {
+        NDArray allowed = null;
+        if (attentionMask != null) {
+            allowed = attentionMask.toType(type, false).reshape(b, 1, 1, t);
+        }
+        if (config.causal()) {
+            NDArray past =
+                    m.arange(t)
+                            .expandDims(0)
+                            .lte(m.arange(t).expandDims(1))
+                            .toType(type, false)
+                            .reshape(1, 1, t, t);
+            allowed = allowed == null ? past : allowed.mul(past);
+        }
+        return allowed == null ? null : allowed.sub(1).mul(Float.MAX_VALUE);
+    }
+
+    private NDArray attention(
+            NDArray x, String p, NDArray bias, NDArray[] rope, SplittableRandom dropout) {
+        long b = x.getShape().get(0);
+        long t = x.getShape().get(1);
+        int a = config.numHeads();
+        int d = config.headSize();
+        NDArray q = heads(linear(x, p + "attention.query"), b, t, a, d);
+        NDArray k = heads(linear(x, p + "attention.key"), b, t, a, d);
+        NDArray v = heads(linear(x, p + "attention.value"), b, t, a, d);
+        if (rope != null) {
+            q = applyRotary(q, rope);
+            k = applyRotary(k, rope);
+        }
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(d));
+        if (bias != null) {
+            scores = scores.add(bias);
+        }
+        NDArray probs = dropout(scores.softmax(-1), dropout);
+        NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) a * d);
+        return linear(context, p + "attention.output");
+    }
+
+    private static NDArray heads(NDArray x, long b, long t, int a, int d) {
+        return x.reshape(b, t, a, d).transpose(0, 2, 1, 3);
+    }
+
+    private NDArray mlp(NDArray x, String p) {
+        if (config.mlp().equals("swiglu")) {
+            NDArray gate = linear(x, p + "mlp.gate");
+            NDArray silu = gate.mul(gate.neg().exp().add(1).pow(-1));
+            return linear(silu.mul(linear(x, p + "mlp.up")), p + "mlp.down");
+        }
+        NDArray h = linear(x, p + "mlp.up");
+        NDArray gelu = h.mul(0.5f).mul(h.div((float) Math.sqrt(2)).erf().add(1));
+        return linear(gelu, p + "mlp.down");
+    }
+
+    private NDArray linear(NDArray x, String name) {
+        NDArray y = x.matMul(parameters.get(name + ".weight").transpose());
+        NDArray b = parameters.get(name + ".bias");
+        return b == null ? y : y.add(b);
+    }
+
+    private NDArray norm(NDArray x, String name) {
+        NDArray w = parameters.get(name + ".weight");
+        float eps = (float) config.normEps();
+        if (config.norm().equals("rmsnorm")) {
+            NDArray rms = x.square().mean(new int[] {-1}, true).add(eps).sqrt();
+            return x.div(rms).mul(w);
+        }
+        NDArray mean = x.mean(new int[] {-1}, true);
+        NDArray centered = x.sub(mean);
+        NDArray var = centered.square().mean(new int[] {-1}, true);
+        return centered.div(var.add(eps).sqrt()).mul(w).add(parameters.get(name + ".bias"));
+    }
+
+    /** cos and sin tables {@code (B, 1, T, D)} in Hugging Face's rotate_half layout. */
+    private NDArray[] rotary(NDArray positionIds) {
+        NDManager m = positionIds.getManager();
+        int d = config.headSize();
+        float[] inv = new float[d / 2];
+        for (int i = 0; i < inv.length; i++) {
+            inv[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / d));
+        }
+        NDArray freqs =
+                positionIds.toType(DataType.FLOAT32, false).expandDims(-1).mul(m.create(inv));
+        NDArray emb = NDArrays.concat(new ai.djl.ndarray.NDList(freqs, freqs), -1).expandDims(1);
+        return new NDArray[] {emb.cos(), emb.sin()};
+    }
+
+    private static NDArray applyRotary(NDArray x, NDArray[] rope) {
+        long d = x.getShape().get(3);
+        NDArray first = x.get(new NDIndex("..., :{}", d / 2));
+        NDArray second = x.get(new NDIndex("..., {}:", d / 2));
+        NDArray rotated = NDArrays.concat(new ai.djl.ndarray.NDList(second.neg(), first), -1);
+        return x.mul(rope[0]).add(rotated.mul(rope[1]));
+    }
+
+    private NDArray dropout(NDArray x, SplittableRandom random) {
+        if (random == null || config.dropout() == 0) {
+            return x;
+        }
+        float keep = (float) (1 - config.dropout());
+        // The engine's generator, re-seeded from the caller's (seed, step) stream before each draw:
+        // the same step always drops the same units.
+        x.getManager().getEngine().setRandomSeed(random.nextInt());
+        NDArray mask =
+                x.getManager()
+                        .randomUniform(0, 1, x.getShape())
+                        .lt(keep)
+                        .toType(x.getDataType(), false);
+        return x.mul(mask).div(keep);
+    }
+}
