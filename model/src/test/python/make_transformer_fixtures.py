@@ -79,6 +79,19 @@ def bert():
     return w, x
 
 
+def bert_heads(w, hidden):
+    """BertForPreTraining's heads: MLM transform + tied decoder + bias; pooler (tanh) + NSP."""
+    heads = {"mlm_head.dense.weight": rand(H, H), "mlm_head.dense.bias": rand(H),
+             "mlm_head.norm.weight": 1 + rand(H), "mlm_head.norm.bias": rand(H), "mlm_head.decoder.bias": rand(V),
+             "pooler.dense.weight": rand(H, H), "pooler.dense.bias": rand(H), "nsp.weight": rand(2, H), "nsp.bias": rand(2)}
+    t = torch.nn.functional.gelu(hidden @ heads["mlm_head.dense.weight"].T + heads["mlm_head.dense.bias"])
+    t = layer_norm(t, heads["mlm_head.norm.weight"], heads["mlm_head.norm.bias"], 1e-12)
+    scores = t @ w["embeddings.word"].T + heads["mlm_head.decoder.bias"]
+    pooled = torch.tanh(hidden[:, 0] @ heads["pooler.dense.weight"].T + heads["pooler.dense.bias"])
+    nsp = pooled @ heads["nsp.weight"].T + heads["nsp.bias"]
+    return heads, scores, nsp
+
+
 def llama():
     w = {"embeddings.word": rand(V, H)}
     for i in range(L):
@@ -106,10 +119,22 @@ def llama():
 
 
 cases = {}
+mlm_labels = torch.full((B, T), -100)
+mlm_labels[0, 1], mlm_labels[0, 4], mlm_labels[1, 2] = 3, 7, 11
+nsp_labels = torch.tensor([0, 1])
 for name, fn in (("bert", bert), ("llama", llama)):
     weights, hidden = fn()
-    cases[name] = {"weights": {k: {"shape": list(v.shape), "values": v.flatten().tolist()} for k, v in weights.items()},
-                   "hidden": hidden.flatten().tolist()}
+    case = {"hidden": hidden.flatten().tolist()}
+    if name == "bert":
+        heads, scores, nsp = bert_heads(weights, hidden)
+        weights.update(heads)
+        mlm_loss = torch.nn.functional.cross_entropy(scores.view(-1, V), mlm_labels.view(-1), ignore_index=-100)
+        nsp_loss = torch.nn.functional.cross_entropy(nsp, nsp_labels)
+        case.update({"prediction_scores": scores.flatten().tolist(), "seq_relationship": nsp.flatten().tolist(),
+                     "mlm_labels": mlm_labels.flatten().tolist(), "nsp_labels": nsp_labels.tolist(),
+                     "mlm_loss": float(mlm_loss), "nsp_loss": float(nsp_loss)})
+    case["weights"] = {k: {"shape": list(v.shape), "values": v.flatten().tolist()} for k, v in weights.items()}
+    cases[name] = case
 out = os.path.join(os.path.dirname(__file__), "..", "resources", "fixtures", "transformer.json")
 with open(out, "w") as f:
     json.dump({"generator": "model/src/test/python/make_transformer_fixtures.py", "torch": torch.__version__,

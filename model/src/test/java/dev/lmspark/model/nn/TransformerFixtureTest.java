@@ -86,6 +86,8 @@ class TransformerFixtureTest {
     }
 
     static Transformer load(NDManager m, String name) {
+        ModelConfig c = config(name);
+        var trunk = Transformer.parameterShapes(c).keySet();
         Map<String, NDArray> params = new LinkedHashMap<>();
         f.path("cases")
                 .path(name)
@@ -93,16 +95,16 @@ class TransformerFixtureTest {
                 .fields()
                 .forEachRemaining(
                         e -> {
-                            long[] shape = longs(e.getValue().path("shape"));
-                            params.put(
-                                    e.getKey(),
-                                    m.create(
-                                            floats(e.getValue().path("values")), new Shape(shape)));
+                            if (trunk.contains(e.getKey())) {
+                                long[] shape = longs(e.getValue().path("shape"));
+                                params.put(
+                                        e.getKey(),
+                                        m.create(
+                                                floats(e.getValue().path("values")),
+                                                new Shape(shape)));
+                            }
                         });
-        ModelConfig c = config(name);
-        assertTrue(
-                params.keySet().equals(Transformer.parameterShapes(c).keySet()),
-                params.keySet().toString());
+        assertTrue(params.keySet().equals(trunk), params.keySet().toString());
         return new Transformer(c, params);
     }
 

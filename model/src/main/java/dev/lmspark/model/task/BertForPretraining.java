@@ -1,0 +1,293 @@
+package dev.lmspark.model.task;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.lmspark.data.collate.Masker;
+import dev.lmspark.data.random.Seeds;
+import dev.lmspark.model.config.ModelConfig;
+import dev.lmspark.model.loss.CrossEntropyLoss;
+import dev.lmspark.model.loss.Reduction;
+import dev.lmspark.model.nn.Transformer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * BERT pretraining (Hugging Face {@code BertForPreTraining}, seed 004's API): a bidirectional
+ * trunk, an MLM head — dense, exact GELU, LayerNorm (eps from the config), a decoder tied to the
+ * word embeddings, and a bias — and an NSP head on the pooler ({@code tanh(dense(h[:, 0]))}).
+ *
+ * <p>{@link #forward} returns prediction scores {@code (B, T, V)} and sequence-relationship scores
+ * {@code (B, 2)} (index 0: B follows A). The losses compute the vocabulary projection only at
+ * predicted positions (labels ≠ ignore index), as Google BERT does; the value equals the full
+ * cross-entropy's. Extra parameters: {@code mlm_head.dense.*}, {@code mlm_head.norm.*}, {@code
+ * mlm_head.decoder.bias}, {@code pooler.dense.*}, {@code nsp.*}.
+ */
+public final class BertForPretraining {
+    private final Transformer trunk;
+    private final Map<String, NDArray> heads;
+
+    /** The model from a trunk and its head parameters. */
+    public BertForPretraining(Transformer trunk, Map<String, NDArray> heads) {
+        this.trunk = trunk;
+        this.heads = heads;
+        for (String name : headShapes(trunk.config()).keySet()) {
+            if (!heads.containsKey(name)) {
+                throw new IllegalArgumentException("missing parameter " + name);
+            }
+        }
+    }
+
+    /**
+     * Fresh weights (normal(0, 0.02) matrices, unit norm weights, zero biases) from {@code seed}.
+     */
+    public static BertForPretraining initialize(ModelConfig config, NDManager manager, long seed) {
+        Transformer trunk = Transformer.initialize(config, manager, seed);
+        Map<String, NDArray> heads = new LinkedHashMap<>();
+        headShapes(config)
+                .forEach(
+                        (name, shape) -> {
+                            float[] v = new float[(int) shape.size()];
+                            if (name.endsWith("norm.weight")) {
+                                java.util.Arrays.fill(v, 1f);
+                            } else if (!name.endsWith("bias")) {
+                                SplittableRandom r = Seeds.random(seed, name.hashCode());
+                                for (int i = 0; i < v.length; i++) {
+                                    v[i] = (float) (r.nextGaussian() * config.initializerRange());
+                                }
+                            }
+                            heads.put(name, manager.create(v, shape));
+                        });
+        return new BertForPretraining(trunk, heads);
+    }
+
+    /** The head parameters' names and shapes. */
+    public static Map<String, Shape> headShapes(ModelConfig c) {
+        int h = c.hiddenSize();
+        Map<String, Shape> s = new LinkedHashMap<>();
+        s.put("mlm_head.dense.weight", new Shape(h, h));
+        s.put("mlm_head.dense.bias", new Shape(h));
+        s.put("mlm_head.norm.weight", new Shape(h));
+        s.put("mlm_head.norm.bias", new Shape(h));
+        s.put("mlm_head.decoder.bias", new Shape(c.vocabSize()));
+        s.put("pooler.dense.weight", new Shape(h, h));
+        s.put("pooler.dense.bias", new Shape(h));
+        s.put("nsp.weight", new Shape(2, h));
+        s.put("nsp.bias", new Shape(2));
+        return s;
+    }
+
+    public Transformer trunk() {
+        return trunk;
+    }
+
+    /** Every parameter, trunk then heads. */
+    public Map<String, NDArray> parameters() {
+        Map<String, NDArray> all = new LinkedHashMap<>(trunk.parameters());
+        all.putAll(heads);
+        return all;
+    }
+
+    /** Prediction scores {@code (B, T, V)} and sequence-relationship scores {@code (B, 2)}. */
+    public record Output(NDArray predictionScores, NDArray seqRelationshipScores) {}
+
+    /** The forward pass in inference mode (no dropout). */
+    public Output forward(BertInputs in) {
+        NDArray hidden = hidden(in, null);
+        return new Output(mlmScores(hidden), nspScores(hidden));
+    }
+
+    NDArray hidden(BertInputs in, SplittableRandom dropout) {
+        return in.inputIds() != null
+                ? trunk.forward(
+                        in.inputIds(),
+                        in.attentionMask(),
+                        in.tokenTypeIds(),
+                        in.positionIds(),
+                        dropout)
+                : trunk.forwardEmbeddings(
+                        in.inputsEmbeds(),
+                        in.inputsEmbeds().getShape().slice(0, 2),
+                        in.attentionMask(),
+                        in.tokenTypeIds(),
+                        in.positionIds(),
+                        dropout);
+    }
+
+    /** The MLM head over hidden states {@code (…, H)} → scores {@code (…, V)}. */
+    NDArray mlmScores(NDArray hidden) {
+        NDArray t =
+                hidden.matMul(heads.get("mlm_head.dense.weight").transpose())
+                        .add(heads.get("mlm_head.dense.bias"));
+        t = t.mul(0.5f).mul(t.div((float) Math.sqrt(2)).erf().add(1));
+        NDArray mean = t.mean(new int[] {-1}, true);
+        NDArray centered = t.sub(mean);
+        NDArray var = centered.square().mean(new int[] {-1}, true);
+        t =
+                centered.div(var.add((float) trunk.config().normEps()).sqrt())
+                        .mul(heads.get("mlm_head.norm.weight"))
+                        .add(heads.get("mlm_head.norm.bias"));
+        return t.matMul(trunk.parameters().get("embeddings.word").transpose())
+                .add(heads.get("mlm_head.decoder.bias"));
+    }
+
+    NDArray nspScores(NDArray hidden) {
+        long b = hidden.getShape().get(0);
+        long h = hidden.getShape().get(2);
+        NDArray first = hidden.get(":, 0, :").reshape(b, h);
+        NDArray pooled =
+                first.matMul(heads.get("pooler.dense.weight").transpose())
+                        .add(heads.get("pooler.dense.bias"))
+                        .tanh();
+        return pooled.matMul(heads.get("nsp.weight").transpose()).add(heads.get("nsp.bias"));
+    }
+
+    /** MLM cross-entropy, the vocabulary projection computed at predicted positions only. */
+    public NDArray mlmLoss(NDArray mlmLabels, BertInputs in, int ignoreIndex, Reduction reduction) {
+        return mlmLoss(hidden(in, null), mlmLabels, ignoreIndex, reduction);
+    }
+
+    NDArray mlmLoss(NDArray hidden, NDArray mlmLabels, int ignoreIndex, Reduction reduction) {
+        NDArray flatLabels = mlmLabels.reshape(-1);
+        NDArray positions = flatLabels.neq(ignoreIndex).nonzero().reshape(-1);
+        if (reduction == Reduction.NONE) {
+            return new CrossEntropyLoss(ignoreIndex, reduction)
+                    .compute(mlmScores(hidden), mlmLabels);
+        }
+        long h = hidden.getShape().get(2);
+        NDArray picked = hidden.reshape(-1, h).get(positions);
+        NDArray scores = mlmScores(picked).expandDims(0);
+        NDArray labels = flatLabels.get(positions).expandDims(0);
+        return new CrossEntropyLoss(ignoreIndex, reduction).compute(scores, labels);
+    }
+
+    /** NSP cross-entropy over the batch (labels: 0 = B follows A, 1 = random). */
+    public NDArray nspLoss(NDArray nspLabels, BertInputs in, Reduction reduction) {
+        return nspLoss(hidden(in, null), nspLabels, reduction);
+    }
+
+    NDArray nspLoss(NDArray hidden, NDArray nspLabels, Reduction reduction) {
+        NDArray scores = nspScores(hidden).expandDims(0);
+        return new CrossEntropyLoss(-100, reduction).compute(scores, nspLabels.reshape(1, -1));
+    }
+
+    /**
+     * {@code mlmWeight · mlmLoss + nspWeight · nspLoss}; with {@code nspLabels} null (a single
+     * segment, no pair) the NSP term is skipped.
+     */
+    public NDArray loss(
+            NDArray mlmLabels,
+            NDArray nspLabels,
+            BertInputs in,
+            float mlmWeight,
+            float nspWeight,
+            int ignoreIndex,
+            Reduction reduction) {
+        NDArray hidden = hidden(in, null);
+        NDArray total = mlmLoss(hidden, mlmLabels, ignoreIndex, reduction).mul(mlmWeight);
+        return nspLabels == null
+                ? total
+                : total.add(nspLoss(hidden, nspLabels, reduction).mul(nspWeight));
+    }
+
+    /** The most likely token id at every position {@code (B, T)}. */
+    public NDArray predictMlmTokenIds(BertInputs in) {
+        return forward(in).predictionScores().argMax(-1);
+    }
+
+    /** The most likely NSP label of every pair {@code (B)}. */
+    public NDArray predictNspLabels(BertInputs in) {
+        return forward(in).seqRelationshipScores().argMax(-1);
+    }
+
+    /** Share of predicted positions whose most likely token is the label. */
+    public float mlmAccuracy(NDArray mlmLabels, BertInputs in, int ignoreIndex) {
+        NDArray predicted = predictMlmTokenIds(in);
+        NDArray counted = mlmLabels.neq(ignoreIndex);
+        long n = counted.sum().getLong();
+        if (n == 0) {
+            return 0;
+        }
+        NDArray right =
+                predicted.eq(mlmLabels.toType(predicted.getDataType(), false)).logicalAnd(counted);
+        return right.toType(DataType.FLOAT32, false).sum().getFloat() / n;
+    }
+
+    /** Share of pairs whose NSP label is predicted right. */
+    public float nspAccuracy(NDArray nspLabels, BertInputs in) {
+        NDArray predicted = predictNspLabels(in);
+        return predicted
+                .eq(nspLabels.toType(predicted.getDataType(), false))
+                .toType(DataType.FLOAT32, false)
+                .mean()
+                .getFloat();
+    }
+
+    /**
+     * (MLM accuracy, NSP accuracy, weighted) with weighted = (w_mlm·mlm + w_nsp·nsp) / (w_mlm +
+     * w_nsp).
+     */
+    public float[] accuracy(
+            NDArray mlmLabels,
+            NDArray nspLabels,
+            BertInputs in,
+            int ignoreIndex,
+            float mlmWeight,
+            float nspWeight) {
+        float mlm = mlmAccuracy(mlmLabels, in, ignoreIndex);
+        float nsp = nspAccuracy(nspLabels, in);
+        return new float[] {
+            mlm, nsp, (mlmWeight * mlm + nspWeight * nsp) / (mlmWeight + nspWeight)
+        };
+    }
+
+    /**
+     * BERT masking of a batch with the data-preparation code itself ({@link Masker}): returns the
+     * masked input ids and the labels (-100 where nothing is predicted), both {@code (B, T)}. Row r
+     * draws from (seed, r); special tokens (and padding, where {@code attentionMask} is 0) are
+     * never chosen.
+     */
+    public static NDArray[] createMaskedLmInputs(
+            NDArray inputIds,
+            NDArray attentionMask,
+            NDArray specialTokensMask,
+            Masker masker,
+            long seed) {
+        long[] shape = inputIds.getShape().getShape();
+        int b = (int) shape[0];
+        int t = (int) shape[1];
+        long[] ids = inputIds.toType(DataType.INT64, false).toLongArray();
+        long[] mask =
+                attentionMask == null
+                        ? null
+                        : attentionMask.toType(DataType.INT64, false).toLongArray();
+        long[] special =
+                specialTokensMask == null
+                        ? null
+                        : specialTokensMask.toType(DataType.INT64, false).toLongArray();
+        int[] outIds = new int[b * t];
+        int[] outLabels = new int[b * t];
+        for (int r = 0; r < b; r++) {
+            int[] row = new int[t];
+            boolean[] protect = new boolean[t];
+            boolean[] starts = new boolean[t];
+            for (int i = 0; i < t; i++) {
+                row[i] = (int) ids[r * t + i];
+                protect[i] =
+                        (mask != null && mask[r * t + i] == 0)
+                                || (special != null && special[r * t + i] == 1);
+                starts[i] = true;
+            }
+            Masker.Result res = masker.mask(row, protect, starts, Seeds.random(seed, r));
+            System.arraycopy(res.inputIds(), 0, outIds, r * t, t);
+            System.arraycopy(res.labels(), 0, outLabels, r * t, t);
+        }
+        NDManager m = inputIds.getManager();
+        return new NDArray[] {
+            m.create(outIds, new Shape(b, t)).toType(DataType.INT64, false),
+            m.create(outLabels, new Shape(b, t)).toType(DataType.INT64, false)
+        };
+    }
+}
