@@ -133,6 +133,15 @@ for name, fn in (("bert", bert), ("llama", llama)):
         case.update({"prediction_scores": scores.flatten().tolist(), "seq_relationship": nsp.flatten().tolist(),
                      "mlm_labels": mlm_labels.flatten().tolist(), "nsp_labels": nsp_labels.tolist(),
                      "mlm_loss": float(mlm_loss), "nsp_loss": float(nsp_loss)})
+    if name == "llama":
+        # LlamaForCausalLM: an untied output head; loss on labels shifted by one, padding ignored.
+        weights["lm_head.weight"] = rand(V, H)
+        logits = hidden @ weights["lm_head.weight"].T
+        clm_labels = ids.masked_fill(mask == 0, -100)
+        clm_loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, V), clm_labels[:, 1:].reshape(-1),
+                                                     ignore_index=-100)
+        case.update({"logits": logits.flatten().tolist(), "clm_labels": clm_labels.flatten().tolist(),
+                     "clm_loss": float(clm_loss)})
     case["weights"] = {k: {"shape": list(v.shape), "values": v.flatten().tolist()} for k, v in weights.items()}
     cases[name] = case
 out = os.path.join(os.path.dirname(__file__), "..", "resources", "fixtures", "transformer.json")

@@ -118,19 +118,29 @@ public final class BertForPretraining {
 
     /** The MLM head over hidden states {@code (…, H)} → scores {@code (…, V)}. */
     NDArray mlmScores(NDArray hidden) {
+        return mlmScores(
+                hidden, heads, trunk.parameters().get("embeddings.word"), trunk.config().normEps());
+    }
+
+    /**
+     * The MLM head's computation — dense, exact GELU, LayerNorm, decoder {@code wordEmbeddings}
+     * (tied), bias — from parameters named {@code mlm_head.*}; shared with {@link CausalLm}'s BERT
+     * LM head.
+     */
+    static NDArray mlmScores(
+            NDArray hidden, Map<String, NDArray> p, NDArray wordEmbeddings, double eps) {
         NDArray t =
-                hidden.matMul(heads.get("mlm_head.dense.weight").transpose())
-                        .add(heads.get("mlm_head.dense.bias"));
+                hidden.matMul(p.get("mlm_head.dense.weight").transpose())
+                        .add(p.get("mlm_head.dense.bias"));
         t = t.mul(0.5f).mul(t.div((float) Math.sqrt(2)).erf().add(1));
         NDArray mean = t.mean(new int[] {-1}, true);
         NDArray centered = t.sub(mean);
         NDArray var = centered.square().mean(new int[] {-1}, true);
         t =
-                centered.div(var.add((float) trunk.config().normEps()).sqrt())
-                        .mul(heads.get("mlm_head.norm.weight"))
-                        .add(heads.get("mlm_head.norm.bias"));
-        return t.matMul(trunk.parameters().get("embeddings.word").transpose())
-                .add(heads.get("mlm_head.decoder.bias"));
+                centered.div(var.add((float) eps).sqrt())
+                        .mul(p.get("mlm_head.norm.weight"))
+                        .add(p.get("mlm_head.norm.bias"));
+        return t.matMul(wordEmbeddings.transpose()).add(p.get("mlm_head.decoder.bias"));
     }
 
     NDArray nspScores(NDArray hidden) {

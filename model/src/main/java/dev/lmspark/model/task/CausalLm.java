@@ -1,0 +1,124 @@
+package dev.lmspark.model.task;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import dev.lmspark.data.random.Seeds;
+import dev.lmspark.model.config.ModelConfig;
+import dev.lmspark.model.loss.CrossEntropyLoss;
+import dev.lmspark.model.nn.Transformer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * A causal language model: a causal trunk and an output head over the vocabulary. For the Llama
+ * architecture the head is {@code lm_head.weight} {@code (V, H)} (untied unless the config ties
+ * it), as {@code LlamaForCausalLM}; for the BERT architecture it is the MLM head's structure —
+ * dense, GELU, LayerNorm, decoder tied to the word embeddings, bias — on a BERT trunk with a causal
+ * mask (seed 000's {@code BertLMHeadModel}). The loss shifts: position t predicts label t+1.
+ */
+public final class CausalLm {
+    private final Transformer trunk;
+    private final Map<String, NDArray> head;
+
+    public CausalLm(Transformer trunk, Map<String, NDArray> head) {
+        if (!trunk.config().causal()) {
+            throw new IllegalArgumentException(
+                    "a causal LM needs a causal trunk (config causal=true)");
+        }
+        this.trunk = trunk;
+        this.head = head;
+        for (String name : headShapes(trunk.config()).keySet()) {
+            if (!head.containsKey(name)) {
+                throw new IllegalArgumentException("missing parameter " + name);
+            }
+        }
+    }
+
+    /** Fresh weights from {@code seed}. */
+    public static CausalLm initialize(ModelConfig config, NDManager manager, long seed) {
+        Map<String, NDArray> head = new LinkedHashMap<>();
+        headShapes(config)
+                .forEach(
+                        (name, shape) -> {
+                            float[] v = new float[(int) shape.size()];
+                            if (name.endsWith("norm.weight")) {
+                                java.util.Arrays.fill(v, 1f);
+                            } else if (!name.endsWith("bias")) {
+                                SplittableRandom r = Seeds.random(seed, name.hashCode());
+                                for (int i = 0; i < v.length; i++) {
+                                    v[i] = (float) (r.nextGaussian() * config.initializerRange());
+                                }
+                            }
+                            head.put(name, manager.create(v, shape));
+                        });
+        return new CausalLm(Transformer.initialize(config, manager, seed), head);
+    }
+
+    /** The head's parameters: {@code lm_head.weight} (untied) or the MLM-head structure (BERT). */
+    public static Map<String, Shape> headShapes(ModelConfig c) {
+        Map<String, Shape> s = new LinkedHashMap<>();
+        if (c.architecture().equals("bert")) {
+            Map<String, Shape> mlm = BertForPretraining.headShapes(c);
+            for (String n :
+                    new String[] {
+                        "mlm_head.dense.weight",
+                        "mlm_head.dense.bias",
+                        "mlm_head.norm.weight",
+                        "mlm_head.norm.bias",
+                        "mlm_head.decoder.bias"
+                    }) {
+                s.put(n, mlm.get(n));
+            }
+        } else if (!c.tieWordEmbeddings()) {
+            s.put("lm_head.weight", new Shape(c.vocabSize(), c.hiddenSize()));
+        }
+        return s;
+    }
+
+    public Transformer trunk() {
+        return trunk;
+    }
+
+    /** Every parameter, trunk then head. */
+    public Map<String, NDArray> parameters() {
+        Map<String, NDArray> all = new LinkedHashMap<>(trunk.parameters());
+        all.putAll(head);
+        return all;
+    }
+
+    /** The output embedding matrix {@code (V, H)} (the word embeddings when tied). */
+    public NDArray getOutputEmbeddings() {
+        NDArray own = head.get("lm_head.weight");
+        return own != null ? own : trunk.parameters().get("embeddings.word");
+    }
+
+    /** Replaces the output embeddings (an untied head only). */
+    public void setOutputEmbeddings(NDArray weights) {
+        if (!head.containsKey("lm_head.weight")) {
+            throw new IllegalStateException(
+                    "the output embeddings are tied to the word embeddings");
+        }
+        head.put("lm_head.weight", weights);
+    }
+
+    /** Logits {@code (B, T, V)} in inference mode. */
+    public NDArray forward(NDArray ids, NDArray attentionMask, NDArray positionIds) {
+        NDArray hidden = trunk.forward(ids, attentionMask, null, positionIds, null);
+        if (trunk.config().architecture().equals("bert")) {
+            BertForPretraining mlm =
+                    new BertForPretraining(trunk, withPoolerPlaceholders(hidden.getManager()));
+            return mlm.mlmScores(hidden);
+        }
+        return hidden.matMul(getOutputEmbeddings().transpose());
+    }
+
+    /** Mean cross-entropy of next-token prediction: logits at t against labels at t+1. */
+    public NDArray loss(NDArray logits, NDArray labels) {
+        NDArray shifted = logits.get(new NDIndex(":, :-1, :"));
+        NDArray next = labels.get(new NDIndex(":, 1:"));
+        return new CrossEntropyLoss().compute(shifted, next);
+    }
+}
