@@ -108,9 +108,8 @@ public final class CausalLm {
     public NDArray forward(NDArray ids, NDArray attentionMask, NDArray positionIds) {
         NDArray hidden = trunk.forward(ids, attentionMask, null, positionIds, null);
         if (trunk.config().architecture().equals("bert")) {
-            BertForPretraining mlm =
-                    new BertForPretraining(trunk, withPoolerPlaceholders(hidden.getManager()));
-            return mlm.mlmScores(hidden);
+            return BertForPretraining.mlmScores(
+                    hidden, head, getOutputEmbeddings(), trunk.config().normEps());
         }
         return hidden.matMul(getOutputEmbeddings().transpose());
     }
