@@ -2,6 +2,7 @@ package dev.lmspark.model.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -83,6 +84,8 @@ public final class AdamW implements AutoCloseable {
                                             weight.getShape(),
                                             DataType.FLOAT32,
                                             weight.getDevice());
+                            // State outlives a training step's NDScope.
+                            NDScope.unregister(n.m, n.v);
                             return n;
                         });
         s.step++;
