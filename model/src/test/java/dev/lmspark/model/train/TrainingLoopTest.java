@@ -34,13 +34,18 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * MLM training of {@code bert-mini} on the sample corpus (tokenizer trained in-process, masking by
  * the data-prep Masker, AdamW with warm-up, global-norm clipping): the loss goes down. Each step's
  * arrays live in an {@link NDScope}; optimizer state is kept out of it.
+ *
+ * <p>Slow suite, and known to fail now and then: some runs turn the loss into NaN (under
+ * investigation with the native-memory growth of long loops, see the model issue).
  */
+@Tag("slow")
 class TrainingLoopTest {
     static final int T = 64;
     static final int B = 8;
