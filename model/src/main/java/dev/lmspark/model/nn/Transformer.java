@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.lmspark.data.random.Seeds;
 import dev.lmspark.model.config.ModelConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -48,23 +47,10 @@ public final class Transformer {
      * embeddings, ones for norm weights, zeros for biases; parameter p draws from (seed, p's name).
      */
     public static Transformer initialize(ModelConfig config, NDManager manager, long seed) {
-        Map<String, NDArray> params = new LinkedHashMap<>();
-        parameterShapes(config)
-                .forEach(
-                        (name, shape) -> {
-                            float[] values = new float[(int) shape.size()];
-                            if (name.endsWith("norm.weight")) {
-                                java.util.Arrays.fill(values, 1f);
-                            } else if (!name.endsWith("bias")) {
-                                SplittableRandom r = Seeds.random(seed, name.hashCode());
-                                for (int i = 0; i < values.length; i++) {
-                                    values[i] =
-                                            (float) (r.nextGaussian() * config.initializerRange());
-                                }
-                            }
-                            params.put(name, manager.create(values, shape));
-                        });
-        return new Transformer(config, params);
+        return new Transformer(
+                config,
+                Initialization.initialize(
+                        parameterShapes(config), config.initializerRange(), manager, seed));
     }
 
     /** Every parameter's name and shape, in a fixed order. */

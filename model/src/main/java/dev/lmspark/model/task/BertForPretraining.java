@@ -9,6 +9,7 @@ import dev.lmspark.data.random.Seeds;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.loss.CrossEntropyLoss;
 import dev.lmspark.model.loss.Reduction;
+import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -45,21 +46,9 @@ public final class BertForPretraining {
      */
     public static BertForPretraining initialize(ModelConfig config, NDManager manager, long seed) {
         Transformer trunk = Transformer.initialize(config, manager, seed);
-        Map<String, NDArray> heads = new LinkedHashMap<>();
-        headShapes(config)
-                .forEach(
-                        (name, shape) -> {
-                            float[] v = new float[(int) shape.size()];
-                            if (name.endsWith("norm.weight")) {
-                                java.util.Arrays.fill(v, 1f);
-                            } else if (!name.endsWith("bias")) {
-                                SplittableRandom r = Seeds.random(seed, name.hashCode());
-                                for (int i = 0; i < v.length; i++) {
-                                    v[i] = (float) (r.nextGaussian() * config.initializerRange());
-                                }
-                            }
-                            heads.put(name, manager.create(v, shape));
-                        });
+        Map<String, NDArray> heads =
+                Initialization.initialize(
+                        headShapes(config), config.initializerRange(), manager, seed);
         return new BertForPretraining(trunk, heads);
     }
 

@@ -4,13 +4,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import dev.lmspark.data.random.Seeds;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.loss.CrossEntropyLoss;
+import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * A causal language model: a causal trunk and an output head over the vocabulary. For the Llama
@@ -39,21 +38,9 @@ public final class CausalLm {
 
     /** Fresh weights from {@code seed}. */
     public static CausalLm initialize(ModelConfig config, NDManager manager, long seed) {
-        Map<String, NDArray> head = new LinkedHashMap<>();
-        headShapes(config)
-                .forEach(
-                        (name, shape) -> {
-                            float[] v = new float[(int) shape.size()];
-                            if (name.endsWith("norm.weight")) {
-                                java.util.Arrays.fill(v, 1f);
-                            } else if (!name.endsWith("bias")) {
-                                SplittableRandom r = Seeds.random(seed, name.hashCode());
-                                for (int i = 0; i < v.length; i++) {
-                                    v[i] = (float) (r.nextGaussian() * config.initializerRange());
-                                }
-                            }
-                            head.put(name, manager.create(v, shape));
-                        });
+        Map<String, NDArray> head =
+                Initialization.initialize(
+                        headShapes(config), config.initializerRange(), manager, seed);
         return new CausalLm(Transformer.initialize(config, manager, seed), head);
     }
 
