@@ -4,16 +4,20 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -21,26 +25,52 @@ import java.util.TreeMap;
 
 /**
  * The safetensors format (what Hugging Face writes as {@code model.safetensors}): an 8-byte
- * little-endian header length, a JSON header mapping each name to its dtype, shape and byte range,
+ * little-endian header length, a JSON header mapping each name to its dtype, shape and byte range
+ * (and an optional {@code __metadata__} map of strings), padded with spaces to a multiple of 8,
  * then the raw little-endian data. Tensors are written in name order, so the same tensors always
- * give the same bytes, and read back bit for bit. Supported dtypes: F32, F64, F16, BF16, I64, I32,
- * I8, U8, BOOL.
+ * give the same bytes — the bytes the reference {@code safetensors} library writes — and read back
+ * bit for bit. Supported dtypes: F32, F64, F16, BF16, I64, I32, I8, U8, BOOL.
+ *
+ * <p>{@link #writeWithChecksum} also records the SHA-256 of the data section in the metadata
+ * ({@value #DATA_SHA256}); reading such a file verifies it, so a flipped byte is an error rather
+ * than a silently different weight. Every malformed or truncated input fails with a one-line {@link
+ * IOException} saying what was wrong.
  */
 public final class SafeTensors {
+    /** Metadata key of the data section's SHA-256 (lowercase hex). */
+    public static final String DATA_SHA256 = "data_sha256";
+
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long MAX_HEADER = 100_000_000;
 
     private SafeTensors() {}
+
+    /** What a file holds: its string metadata (empty when none) and its tensors in file order. */
+    public record Contents(Map<String, String> metadata, Map<String, NDArray> tensors) {}
 
     /** Writes {@code tensors} (and optional string {@code metadata}) to {@code out}. */
     public static void write(
             Map<String, NDArray> tensors, Map<String, String> metadata, OutputStream out)
             throws IOException {
+        write(tensors, metadata, false, out);
+    }
+
+    /** As {@link #write}, recording the data section's SHA-256 under {@value #DATA_SHA256}. */
+    public static void writeWithChecksum(
+            Map<String, NDArray> tensors, Map<String, String> metadata, OutputStream out)
+            throws IOException {
+        write(tensors, metadata, true, out);
+    }
+
+    private static void write(
+            Map<String, NDArray> tensors,
+            Map<String, String> metadata,
+            boolean checksum,
+            OutputStream out)
+            throws IOException {
         TreeMap<String, NDArray> sorted = new TreeMap<>(tensors);
-        ObjectNode header = JSON.createObjectNode();
-        if (metadata != null && !metadata.isEmpty()) {
-            ObjectNode meta = header.putObject("__metadata__");
-            metadata.forEach(meta::put);
-        }
+        ObjectNode entries = JSON.createObjectNode();
+        MessageDigest digest = sha256();
         long offset = 0;
         Map<String, byte[]> data = new LinkedHashMap<>();
         for (Map.Entry<String, NDArray> e : sorted.entrySet()) {
@@ -48,7 +78,7 @@ public final class SafeTensors {
             ByteBuffer buffer = a.toByteBuffer();
             byte[] bytes = new byte[buffer.remaining()];
             buffer.order(ByteOrder.LITTLE_ENDIAN).get(bytes);
-            ObjectNode entry = header.putObject(e.getKey());
+            ObjectNode entry = entries.putObject(e.getKey());
             entry.put("dtype", code(a.getDataType()));
             var shape = entry.putArray("shape");
             for (long d : a.getShape().getShape()) {
@@ -57,11 +87,22 @@ public final class SafeTensors {
             entry.putArray("data_offsets").add(offset).add(offset + bytes.length);
             offset += bytes.length;
             data.put(e.getKey(), bytes);
+            digest.update(bytes);
         }
+        Map<String, String> meta = new TreeMap<>(metadata == null ? Map.of() : metadata);
+        if (checksum) {
+            meta.put(DATA_SHA256, HexFormat.of().formatHex(digest.digest()));
+        }
+        ObjectNode header = JSON.createObjectNode();
+        if (!meta.isEmpty()) {
+            ObjectNode m = header.putObject("__metadata__");
+            meta.forEach(m::put);
+        }
+        header.setAll(entries);
         byte[] json = JSON.writeValueAsBytes(header);
         int padded = (json.length + 7) / 8 * 8;
         byte[] head = new byte[padded];
-        java.util.Arrays.fill(head, (byte) ' ');
+        Arrays.fill(head, (byte) ' ');
         System.arraycopy(json, 0, head, 0, json.length);
         out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
         out.write(head);
@@ -72,53 +113,163 @@ public final class SafeTensors {
 
     /** The tensors of {@code in}, created on {@code manager}, in file order. */
     public static Map<String, NDArray> read(InputStream in, NDManager manager) throws IOException {
-        DataInputStream data = new DataInputStream(in);
+        return readContents(in, manager).tensors();
+    }
+
+    /**
+     * The metadata and tensors of {@code in}, the tensors created on {@code manager}; verifies the
+     * data checksum when the metadata records one.
+     *
+     * @throws IOException one line saying how the input is malformed, truncated or corrupt
+     */
+    public static Contents readContents(InputStream in, NDManager manager) throws IOException {
         byte[] lengthBytes = new byte[8];
-        data.readFully(lengthBytes);
-        long length = ByteBuffer.wrap(lengthBytes).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        if (length <= 0 || length > 100_000_000) {
-            throw new IOException("not a safetensors file: header length " + length);
+        int got = in.readNBytes(lengthBytes, 0, 8);
+        if (got < 8) {
+            throw new IOException(
+                    "not a safetensors file: "
+                            + got
+                            + " bytes, fewer than the 8 of the header length");
         }
-        byte[] head = new byte[(int) length];
-        data.readFully(head);
-        JsonNode header = JSON.readTree(new String(head, StandardCharsets.UTF_8).strip());
+        long length = ByteBuffer.wrap(lengthBytes).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (length <= 0 || length > MAX_HEADER) {
+            throw new IOException(
+                    "not a safetensors file: header length "
+                            + length
+                            + " is outside 1.."
+                            + MAX_HEADER);
+        }
+        byte[] head = in.readNBytes((int) length);
+        if (head.length < length) {
+            throw new IOException(
+                    "truncated safetensors file: the header needs "
+                            + length
+                            + " bytes, the input ended after "
+                            + head.length);
+        }
+        JsonNode header;
+        try {
+            header = JSON.readTree(new String(head, StandardCharsets.UTF_8).strip());
+        } catch (JsonProcessingException e) {
+            throw new IOException(
+                    "not a safetensors file: the header is not JSON ("
+                            + e.getOriginalMessage().lines().findFirst().orElse("")
+                            + ")");
+        }
+        if (header == null || !header.isObject()) {
+            throw new IOException("not a safetensors file: the header is not a JSON object");
+        }
+        Map<String, String> metadata = new LinkedHashMap<>();
         TreeMap<Long, Map.Entry<String, JsonNode>> byOffset = new TreeMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            if (!e.getKey().equals("__metadata__")) {
-                byOffset.put(e.getValue().path("data_offsets").get(0).asLong(), e);
+            if (e.getKey().equals("__metadata__")) {
+                e.getValue()
+                        .fields()
+                        .forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+            } else {
+                byOffset.put(begin(e.getKey(), e.getValue()), e);
             }
         }
         Map<String, NDArray> out = new LinkedHashMap<>();
+        MessageDigest digest = sha256();
         long position = 0;
         for (Map.Entry<String, JsonNode> e : byOffset.values()) {
+            String name = e.getKey();
             JsonNode spec = e.getValue();
             long begin = spec.path("data_offsets").get(0).asLong();
             long end = spec.path("data_offsets").get(1).asLong();
             if (begin != position) {
                 throw new IOException(
-                        "safetensors entry "
-                                + e.getKey()
-                                + " starts at "
+                        "corrupt safetensors file: entry "
+                                + name
+                                + " starts at byte "
                                 + begin
-                                + ", expected "
+                                + " of the data, expected "
                                 + position);
             }
-            byte[] bytes = new byte[(int) (end - begin)];
-            data.readFully(bytes);
-            position = end;
-            long[] shape = new long[spec.path("shape").size()];
-            for (int i = 0; i < shape.length; i++) {
-                shape[i] = spec.path("shape").get(i).asLong();
+            DataType type = type(name, spec.path("dtype").asText());
+            JsonNode shapeNode = spec.path("shape");
+            if (!shapeNode.isArray()) {
+                throw new IOException("corrupt safetensors file: entry " + name + " has no shape");
             }
+            long[] shape = new long[shapeNode.size()];
+            long elements = 1;
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = shapeNode.get(i).asLong(-1);
+                if (shape[i] < 0) {
+                    throw new IOException(
+                            "corrupt safetensors file: entry " + name + " has shape " + shapeNode);
+                }
+                elements *= shape[i];
+            }
+            if (end - begin != elements * type.getNumOfBytes()) {
+                throw new IOException(
+                        "corrupt safetensors file: entry "
+                                + name
+                                + " spans "
+                                + (end - begin)
+                                + " bytes, but "
+                                + spec.path("dtype").asText()
+                                + " "
+                                + shapeNode
+                                + " needs "
+                                + elements * type.getNumOfBytes());
+            }
+            byte[] bytes = in.readNBytes((int) (end - begin));
+            if (bytes.length < end - begin) {
+                throw new IOException(
+                        "truncated safetensors file: entry "
+                                + name
+                                + " needs data bytes "
+                                + begin
+                                + ".."
+                                + end
+                                + ", the input ended at "
+                                + (begin + bytes.length));
+            }
+            digest.update(bytes);
+            position = end;
             ByteBuffer buffer =
                     ByteBuffer.allocateDirect(bytes.length).order(ByteOrder.nativeOrder());
             buffer.put(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN)).rewind();
-            out.put(
-                    e.getKey(),
-                    manager.create(buffer, new Shape(shape), type(spec.path("dtype").asText())));
+            out.put(name, manager.create(buffer, new Shape(shape), type));
         }
-        return out;
+        String recorded = metadata.get(DATA_SHA256);
+        if (recorded != null) {
+            String actual = HexFormat.of().formatHex(digest.digest());
+            if (!actual.equals(recorded)) {
+                out.values().forEach(NDArray::close);
+                throw new IOException(
+                        "corrupt safetensors file: the data's SHA-256 is "
+                                + actual
+                                + ", the header records "
+                                + recorded);
+            }
+        }
+        return new Contents(metadata, out);
+    }
+
+    private static long begin(String name, JsonNode spec) throws IOException {
+        JsonNode offsets = spec.path("data_offsets");
+        if (!offsets.isArray()
+                || offsets.size() != 2
+                || !offsets.get(0).canConvertToLong()
+                || !offsets.get(1).canConvertToLong()
+                || offsets.get(1).asLong() < offsets.get(0).asLong()
+                || offsets.get(0).asLong() < 0) {
+            throw new IOException(
+                    "corrupt safetensors file: entry " + name + " has data_offsets " + offsets);
+        }
+        return offsets.get(0).asLong();
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static String code(DataType t) {
@@ -136,7 +287,7 @@ public final class SafeTensors {
         };
     }
 
-    private static DataType type(String code) {
+    private static DataType type(String name, String code) throws IOException {
         return switch (code) {
             case "F32" -> DataType.FLOAT32;
             case "F64" -> DataType.FLOAT64;
@@ -147,7 +298,13 @@ public final class SafeTensors {
             case "I8" -> DataType.INT8;
             case "U8" -> DataType.UINT8;
             case "BOOL" -> DataType.BOOLEAN;
-            default -> throw new IllegalArgumentException("unsupported safetensors dtype " + code);
+            default ->
+                    throw new IOException(
+                            "safetensors entry "
+                                    + name
+                                    + " has dtype '"
+                                    + code
+                                    + "'; lmspark reads F32, F64, F16, BF16, I64, I32, I8, U8 and BOOL");
         };
     }
 }

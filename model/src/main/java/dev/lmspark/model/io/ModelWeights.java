@@ -1,0 +1,128 @@
+package dev.lmspark.model.io;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import dev.lmspark.model.config.ModelConfig;
+import dev.lmspark.model.nn.Transformer;
+import dev.lmspark.model.task.BertForPretraining;
+import dev.lmspark.model.task.CausalLm;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A whole model as it is stored: its config and every parameter by lmspark name (trunk and heads),
+ * checked to be exactly the names and shapes the config implies. The task follows from the config:
+ * a causal config is a {@link CausalLm}, any other a {@link BertForPretraining}.
+ *
+ * @param config the model's shape and flavour
+ * @param parameters every parameter by lmspark name, in {@link #shapes} order
+ */
+public record ModelWeights(ModelConfig config, Map<String, NDArray> parameters) {
+
+    /**
+     * Checks the parameters against the config.
+     *
+     * @throws IllegalArgumentException naming a missing or unexpected parameter, or one whose shape
+     *     the config does not give it
+     */
+    public ModelWeights {
+        Map<String, Shape> expected = shapes(config);
+        List<String> missing = new ArrayList<>();
+        for (Map.Entry<String, Shape> e : expected.entrySet()) {
+            NDArray a = parameters.get(e.getKey());
+            if (a == null) {
+                missing.add(e.getKey());
+            } else if (!a.getShape().equals(e.getValue())) {
+                throw new IllegalArgumentException(
+                        "parameter "
+                                + e.getKey()
+                                + " has shape "
+                                + a.getShape()
+                                + ", the model config needs "
+                                + e.getValue());
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "the model config needs parameters that are missing: " + listed(missing));
+        }
+        List<String> unexpected = new ArrayList<>(parameters.keySet());
+        unexpected.removeAll(expected.keySet());
+        if (!unexpected.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "parameters the model config does not have: " + listed(unexpected));
+        }
+        Map<String, NDArray> ordered = new LinkedHashMap<>();
+        for (String name : expected.keySet()) {
+            ordered.put(name, parameters.get(name));
+        }
+        parameters = ordered;
+    }
+
+    /** Up to five names, then how many more. */
+    static String listed(List<String> names) {
+        return names.size() <= 5
+                ? String.join(", ", names)
+                : String.join(", ", names.subList(0, 5)) + " and " + (names.size() - 5) + " more";
+    }
+
+    /** Every parameter's lmspark name and shape for {@code config}: trunk, then heads. */
+    public static Map<String, Shape> shapes(ModelConfig config) {
+        Map<String, Shape> s = new LinkedHashMap<>(Transformer.parameterShapes(config));
+        s.putAll(
+                config.causal()
+                        ? CausalLm.headShapes(config)
+                        : BertForPretraining.headShapes(config));
+        return s;
+    }
+
+    /** A BERT pretraining model's weights (the same arrays, not copies). */
+    public static ModelWeights of(BertForPretraining model) {
+        return new ModelWeights(model.trunk().config(), model.parameters());
+    }
+
+    /** A causal LM's weights (the same arrays, not copies). */
+    public static ModelWeights of(CausalLm model) {
+        return new ModelWeights(model.trunk().config(), model.parameters());
+    }
+
+    /**
+     * The BERT pretraining model on these arrays.
+     *
+     * @throws IllegalStateException when the config is causal
+     */
+    public BertForPretraining toBertForPretraining() {
+        if (config.causal()) {
+            throw new IllegalStateException(
+                    "these are a causal LM's weights (config causal=true); use toCausalLm()");
+        }
+        Map<String, NDArray> trunk = new LinkedHashMap<>();
+        Map<String, NDArray> heads = new LinkedHashMap<>();
+        split(trunk, heads);
+        return new BertForPretraining(new Transformer(config, trunk), heads);
+    }
+
+    /**
+     * The causal LM on these arrays.
+     *
+     * @throws IllegalStateException when the config is not causal
+     */
+    public CausalLm toCausalLm() {
+        if (!config.causal()) {
+            throw new IllegalStateException(
+                    "these are a masked LM's weights (config causal=false); use"
+                            + " toBertForPretraining()");
+        }
+        Map<String, NDArray> trunk = new LinkedHashMap<>();
+        Map<String, NDArray> head = new LinkedHashMap<>();
+        split(trunk, head);
+        return new CausalLm(new Transformer(config, trunk), head);
+    }
+
+    private void split(Map<String, NDArray> trunk, Map<String, NDArray> heads) {
+        var trunkNames = Transformer.parameterShapes(config).keySet();
+        parameters.forEach((n, a) -> (trunkNames.contains(n) ? trunk : heads).put(n, a));
+    }
+}
