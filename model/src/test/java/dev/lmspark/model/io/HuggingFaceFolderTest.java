@@ -102,8 +102,7 @@ class HuggingFaceFolderTest {
                 .forEach(
                         (what, worst) -> {
                             System.out.printf(
-                                    "hf fixture %s %s: max abs difference %.3g%n",
-                                    name, what, worst);
+                                    "hf fixture %s %s: max abs difference %s%n", name, what, worst);
                             assertTrue(worst <= 1e-4, name + " " + what + ": " + worst);
                         });
     }
