@@ -1,6 +1,7 @@
 package dev.lmspark.model.generate;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.task.BertForPretraining;
 import dev.lmspark.model.task.BertInputs;
@@ -25,7 +26,7 @@ public interface TokenScorer {
         ModelConfig c = model.trunk().config();
         return (ids, attentionMask, positionIds) -> {
             if (c.positions().equals("learned")) {
-                long longest = positionIds.max().getLong() + 1;
+                long longest = positionIds.max().toType(DataType.INT64, false).getLong() + 1;
                 if (longest > c.maxPositions()) {
                     throw new IllegalArgumentException(
                             "a row of "
