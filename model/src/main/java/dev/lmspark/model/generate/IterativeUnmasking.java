@@ -239,7 +239,7 @@ public final class IterativeUnmasking {
             scores[offset + maskId] = Float.NEGATIVE_INFINITY;
             tokens[j] = sampler.sample(scores, offset, v, random);
             if (order == Order.CONFIDENCE) {
-                confidence[j] = TokenSampler.softmax(scores, offset, v, 1)[tokens[j]];
+                confidence[j] = TokenSampler.probability(scores, offset, v, tokens[j]);
             }
         }
         if (order == Order.RANDOM) {

@@ -97,6 +97,22 @@ public record TokenSampler(double temperature, int topK, double topP) {
     }
 
     /**
+     * {@code softmax(scores)[token]} over {@code scores[offset … offset + length)}, at temperature
+     * 1.
+     */
+    public static double probability(float[] scores, int offset, int length, int token) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < length; i++) {
+            max = Math.max(max, scores[offset + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < length; i++) {
+            sum += Math.exp(scores[offset + i] - max);
+        }
+        return Math.exp(scores[offset + token] - max) / sum;
+    }
+
+    /**
      * Zeroes, in place, every probability below the k-th largest; equals of the k-th stay. A k of
      * at least the vocabulary size keeps everything.
      */

@@ -23,6 +23,7 @@ class TokenSamplerTest {
                 new double[] {1 / (1 + r), r / (1 + r), 0},
                 TokenSampler.softmax(scores, 0, 3, 2),
                 1e-7);
+        assertEquals(0.75, TokenSampler.probability(scores, 0, 3, 1), 1e-7);
         // An offset reads a slice of a longer array (one position among many).
         float[] two = {9, 9, 0, (float) Math.log(3)};
         assertArrayEquals(new double[] {0.25, 0.75}, TokenSampler.softmax(two, 2, 2, 1), 1e-7);
