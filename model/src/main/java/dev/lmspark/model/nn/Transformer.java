@@ -3,6 +3,7 @@ package dev.lmspark.model.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -191,6 +192,154 @@ public final class Transformer {
             }
         }
         return config.preNorm() ? norm(x, "final_norm") : x;
+    }
+
+    /**
+     * The keys and values a causal trunk has computed, one pair per layer, so that {@link
+     * #forwardIncremental} computes only new positions. Keys are kept after the rotary rotation,
+     * both as {@code (B, A, T_seen, D)}, with the attention mask of the positions seen {@code (B,
+     * T_seen)}. Its arrays outlive any enclosing {@link NDScope} (each step's temporaries do not);
+     * close the cache to free them.
+     */
+    public static final class KvCache implements AutoCloseable {
+        private final NDArray[] keys;
+        private final NDArray[] values;
+        private NDArray seen;
+        private int length;
+
+        private KvCache(int layers) {
+            keys = new NDArray[layers];
+            values = new NDArray[layers];
+        }
+
+        /** How many positions the cache holds. */
+        public int length() {
+            return length;
+        }
+
+        /** {@code old} and {@code fresh} joined along {@code axis}; the old array is closed. */
+        private static NDArray append(NDArray old, NDArray fresh, int axis) {
+            NDArray joined = old == null ? fresh : old.concat(fresh, axis);
+            NDScope.unregister(joined);
+            if (old != null) {
+                old.close();
+            }
+            return joined;
+        }
+
+        @Override
+        public void close() {
+            for (int i = 0; i < keys.length; i++) {
+                if (keys[i] != null) {
+                    keys[i].close();
+                    values[i].close();
+                }
+            }
+            if (seen != null) {
+                seen.close();
+            }
+        }
+    }
+
+    /** An empty cache for {@link #forwardIncremental}. */
+    public KvCache newCache() {
+        return new KvCache(config.numLayers());
+    }
+
+    /**
+     * Hidden states {@code (B, T, H)} of {@code T} new positions of a causal trunk, in inference
+     * mode: they attend to the positions in {@code cache} and causally to each other, and their
+     * keys and values are appended to it. Feeding a sequence in pieces gives the hidden states
+     * {@link #forward} gives for the whole.
+     *
+     * @param ids token ids {@code (B, T)} of the new positions
+     * @param attentionMask {@code (B, T)} of the new positions, 1 real / 0 padding; null = all real
+     * @param positionIds {@code (B, T)}; null = {@code cache.length()} … {@code cache.length() + T
+     *     − 1}
+     * @param cache what earlier calls saw (from {@link #newCache}), updated in place
+     * @throws IllegalStateException when the trunk is not causal
+     */
+    public NDArray forwardIncremental(
+            NDArray ids, NDArray attentionMask, NDArray positionIds, KvCache cache) {
+        if (!config.causal()) {
+            throw new IllegalStateException(
+                    "incremental decoding needs a causal trunk (config causal=true)");
+        }
+        NDManager m = ids.getManager();
+        int b = (int) ids.getShape().get(0);
+        int t = (int) ids.getShape().get(1);
+        int past = cache.length;
+        if (positionIds == null) {
+            positionIds = m.arange(past, past + t).toType(DataType.INT64, false).expandDims(0);
+            positionIds = positionIds.repeat(0, b);
+        }
+        NDArray x = parameters.get("embeddings.word").get(ids.toType(DataType.INT64, false));
+        if (config.positions().equals("learned")) {
+            x =
+                    x.add(
+                            parameters
+                                    .get("embeddings.position")
+                                    .get(positionIds.toType(DataType.INT64, false)));
+        }
+        if (config.typeVocabSize() > 0) {
+            x = x.add(parameters.get("embeddings.token_type").get(0));
+        }
+        if (!config.preNorm()) {
+            x = norm(x, "embeddings.norm");
+        }
+        NDArray real =
+                attentionMask == null
+                        ? m.ones(new Shape(b, t), x.getDataType())
+                        : attentionMask.toType(x.getDataType(), true);
+        cache.seen = KvCache.append(cache.seen, real, 1);
+        // New position i (absolute past + i) may see key j when j is real and j ≤ past + i.
+        NDArray visible =
+                m.arange(past + t)
+                        .expandDims(0)
+                        .lte(m.arange(past, past + t).expandDims(1))
+                        .toType(x.getDataType(), false)
+                        .reshape(1, 1, t, past + t);
+        NDArray bias =
+                cache.seen.reshape(b, 1, 1, past + t).mul(visible).sub(1).mul(Float.MAX_VALUE);
+        NDArray[] rope = config.positions().equals("rotary") ? rotary(positionIds) : null;
+        for (int i = 0; i < config.numLayers(); i++) {
+            String p = "layers." + i + ".";
+            if (config.preNorm()) {
+                x = x.add(cachedAttention(norm(x, p + "attention_norm"), i, bias, rope, cache));
+                x = x.add(mlp(norm(x, p + "mlp_norm"), p));
+            } else {
+                x = norm(x.add(cachedAttention(x, i, bias, rope, cache)), p + "attention_norm");
+                x = norm(x.add(mlp(x, p)), p + "mlp_norm");
+            }
+        }
+        cache.length += t;
+        return config.preNorm() ? norm(x, "final_norm") : x;
+    }
+
+    /** {@link #attention} over the cached keys and values of layer {@code i} plus the new ones. */
+    private NDArray cachedAttention(NDArray x, int i, NDArray bias, NDArray[] rope, KvCache cache) {
+        String p = "layers." + i + ".";
+        long b = x.getShape().get(0);
+        long t = x.getShape().get(1);
+        int a = config.numHeads();
+        int d = config.headSize();
+        NDArray q = heads(linear(x, p + "attention.query"), b, t, a, d);
+        NDArray k = heads(linear(x, p + "attention.key"), b, t, a, d);
+        NDArray v = heads(linear(x, p + "attention.value"), b, t, a, d);
+        if (rope != null) {
+            q = applyRotary(q, rope);
+            k = applyRotary(k, rope);
+        }
+        cache.keys[i] = KvCache.append(cache.keys[i], k, 2);
+        cache.values[i] = KvCache.append(cache.values[i], v, 2);
+        NDArray scores =
+                q.matMul(cache.keys[i].transpose(0, 1, 3, 2)).div((float) Math.sqrt(d)).add(bias);
+        NDArray context =
+                scores.softmax(-1)
+                        .matMul(cache.values[i])
+                        .transpose(0, 2, 1, 3)
+                        .reshape(b, t, (long) a * d);
+        return linear(context, p + "attention.output");
     }
 
     /**

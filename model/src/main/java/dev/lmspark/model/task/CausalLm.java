@@ -93,7 +93,20 @@ public final class CausalLm {
 
     /** Logits {@code (B, T, V)} in inference mode. */
     public NDArray forward(NDArray ids, NDArray attentionMask, NDArray positionIds) {
-        NDArray hidden = trunk.forward(ids, attentionMask, null, positionIds, null);
+        return logits(trunk.forward(ids, attentionMask, null, positionIds, null));
+    }
+
+    /**
+     * Logits {@code (B, T, V)} of {@code T} new positions, computed incrementally: earlier
+     * positions come from {@code cache} (see {@link Transformer#forwardIncremental}), which gains
+     * the new ones.
+     */
+    public NDArray forwardIncremental(
+            NDArray ids, NDArray attentionMask, NDArray positionIds, Transformer.KvCache cache) {
+        return logits(trunk.forwardIncremental(ids, attentionMask, positionIds, cache));
+    }
+
+    private NDArray logits(NDArray hidden) {
         if (trunk.config().architecture().equals("bert")) {
             return BertForPretraining.mlmScores(
                     hidden, head, getOutputEmbeddings(), trunk.config().normEps());
