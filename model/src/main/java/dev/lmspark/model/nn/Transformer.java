@@ -125,7 +125,7 @@ public final class Transformer {
             NDArray positionIds,
             SplittableRandom dropout) {
         return forwardEmbeddings(
-                parameters.get("embeddings.word").get(ids.toType(DataType.INT64, false)),
+                Functional.embedding(parameters.get("embeddings.word"), ids),
                 ids.getShape(),
                 attentionMask,
                 typeIds,
@@ -144,30 +144,33 @@ public final class Transformer {
         NDManager m = embeddings.getManager();
         int b = (int) idsShape.get(0);
         int t = (int) idsShape.get(1);
-        if (positionIds == null) {
-            positionIds = m.arange(t).toType(DataType.INT64, false).expandDims(0).repeat(0, b);
-        }
         NDArray x = embeddings;
         if (config.positions().equals("learned")) {
+            NDArray table = parameters.get("embeddings.position");
+            // Default positions 0…T−1 are the table's first T rows, broadcast over the batch.
             x =
                     x.add(
-                            parameters
-                                    .get("embeddings.position")
-                                    .get(positionIds.toType(DataType.INT64, false)));
+                            positionIds == null
+                                    ? table.get(new NDIndex(":{}", t))
+                                    : Functional.embedding(table, positionIds));
         }
         if (config.typeVocabSize() > 0) {
-            NDArray types =
-                    typeIds == null
-                            ? m.zeros(new Shape(b, t), DataType.INT64)
-                            : typeIds.toType(DataType.INT64, false);
-            x = x.add(parameters.get("embeddings.token_type").get(types));
+            NDArray table = parameters.get("embeddings.token_type");
+            x = x.add(typeIds == null ? table.get(0) : Functional.embedding(table, typeIds));
         }
         if (!config.preNorm()) {
             x = norm(x, "embeddings.norm");
         }
         x = dropout(x, dropout);
         NDArray bias = attentionBias(m, attentionMask, b, t, x.getDataType());
-        NDArray[] rope = config.positions().equals("rotary") ? rotary(positionIds) : null;
+        NDArray[] rope = null;
+        if (config.positions().equals("rotary")) {
+            rope =
+                    rotary(
+                            positionIds != null
+                                    ? positionIds
+                                    : m.arange(t).toType(DataType.INT64, false).expandDims(0));
+        }
         for (int i = 0; i < config.numLayers(); i++) {
             String p = "layers." + i + ".";
             if (config.preNorm()) {
@@ -243,31 +246,25 @@ public final class Transformer {
     private NDArray mlp(NDArray x, String p) {
         if (config.mlp().equals("swiglu")) {
             NDArray gate = linear(x, p + "mlp.gate");
-            NDArray silu = gate.mul(gate.neg().exp().add(1).pow(-1));
+            NDArray silu = gate.mul(Functional.sigmoid(gate));
             return linear(silu.mul(linear(x, p + "mlp.up")), p + "mlp.down");
         }
-        NDArray h = linear(x, p + "mlp.up");
-        NDArray gelu = h.mul(0.5f).mul(h.div((float) Math.sqrt(2)).erf().add(1));
-        return linear(gelu, p + "mlp.down");
+        return linear(Functional.gelu(linear(x, p + "mlp.up")), p + "mlp.down");
     }
 
     private NDArray linear(NDArray x, String name) {
-        NDArray y = x.matMul(parameters.get(name + ".weight").transpose());
-        NDArray b = parameters.get(name + ".bias");
-        return b == null ? y : y.add(b);
+        return Functional.linear(
+                x, parameters.get(name + ".weight"), parameters.get(name + ".bias"));
     }
 
     private NDArray norm(NDArray x, String name) {
         NDArray w = parameters.get(name + ".weight");
-        float eps = (float) config.normEps();
         if (config.norm().equals("rmsnorm")) {
+            float eps = (float) config.normEps();
             NDArray rms = x.square().mean(new int[] {-1}, true).add(eps).sqrt();
             return x.div(rms).mul(w);
         }
-        NDArray mean = x.mean(new int[] {-1}, true);
-        NDArray centered = x.sub(mean);
-        NDArray var = centered.square().mean(new int[] {-1}, true);
-        return centered.div(var.add(eps).sqrt()).mul(w).add(parameters.get(name + ".bias"));
+        return Functional.layerNorm(x, w, parameters.get(name + ".bias"), config.normEps());
     }
 
     /** cos and sin tables {@code (B, 1, T, D)} in Hugging Face's rotate_half layout. */
@@ -296,15 +293,9 @@ public final class Transformer {
         if (random == null || config.dropout() == 0) {
             return x;
         }
-        float keep = (float) (1 - config.dropout());
         // The engine's generator, re-seeded from the caller's (seed, step) stream before each draw:
         // the same step always drops the same units.
         x.getManager().getEngine().setRandomSeed(random.nextInt());
-        NDArray mask =
-                x.getManager()
-                        .randomUniform(0, 1, x.getShape())
-                        .lt(keep)
-                        .toType(x.getDataType(), false);
-        return x.mul(mask).div(keep);
+        return Functional.dropout(x, config.dropout());
     }
 }

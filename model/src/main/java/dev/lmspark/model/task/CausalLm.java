@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.loss.CrossEntropyLoss;
+import dev.lmspark.model.nn.Functional;
 import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
 import java.util.LinkedHashMap;
@@ -98,7 +99,7 @@ public final class CausalLm {
             return BertForPretraining.mlmScores(
                     hidden, head, getOutputEmbeddings(), trunk.config().normEps());
         }
-        return hidden.matMul(getOutputEmbeddings().transpose());
+        return Functional.linear(hidden, getOutputEmbeddings(), null);
     }
 
     /** Mean cross-entropy of next-token prediction: logits at t against labels at t+1. */
