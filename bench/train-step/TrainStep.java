@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.transformer.BertBlock;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.nn.transformer.BertPretrainingBlock;
 import ai.djl.nn.transformer.BertPretrainingLoss;
 import ai.djl.training.DefaultTrainingConfig;
@@ -44,7 +45,9 @@ import java.util.SplittableRandom;
  * {@link BertPretrainingLoss} and DJL's Adam through a stock {@link Trainer}) on the same synthetic
  * batches, plus the fp32 matmul peak. Prints {@code result side=… key=value …} lines for run.sh.
  *
- * <p>Usage: {@code TrainStep --preset bert-mini --steps 10 --warmup 3 [--sides peak,djl,lmspark]}.
+ * <p>Usage: {@code TrainStep --preset bert-mini --steps 10 --warmup 3 [--sides peak,djl,lmspark]
+ * [--profile DIR]}; with {@code --profile}, one more step of each side runs under the PyTorch
+ * profiler and its Chrome trace lands in {@code DIR/<side>.json}.
  * The thread counts come from the JVM flags {@code -Dai.djl.pytorch.num_threads} and {@code
  * -Dai.djl.pytorch.num_interop_threads} that run.sh sets.
  */
@@ -143,12 +146,14 @@ public final class TrainStep {
         int steps = 10;
         int warmup = 3;
         List<String> sides = List.of("peak", "djl", "lmspark");
+        String profile = null;
         for (int i = 0; i < args.length; i += 2) {
             switch (args[i]) {
                 case "--preset" -> preset = args[i + 1];
                 case "--steps" -> steps = Integer.parseInt(args[i + 1]);
                 case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
                 case "--sides" -> sides = List.of(args[i + 1].split(","));
+                case "--profile" -> profile = args[i + 1];
                 default -> throw new IllegalArgumentException("unknown flag " + args[i]);
             }
         }
@@ -158,8 +163,8 @@ public final class TrainStep {
                 "result side=engine djl=%s libtorch=%s threads=%d interop_threads=%d%n",
                 Engine.getDjlVersion(),
                 engine.getVersion(),
-                ai.djl.pytorch.jni.JniUtils.getNumThreads(),
-                ai.djl.pytorch.jni.JniUtils.getNumInteropThreads());
+                JniUtils.getNumThreads(),
+                JniUtils.getNumInteropThreads());
         ModelConfig config = ModelConfig.preset(preset).withVocabSize(V).withMaxPositions(T);
         boolean bert = config.architecture().equals("bert");
         System.out.printf(
@@ -179,6 +184,13 @@ public final class TrainStep {
                 timed.put("lmspark", bert ? new LmsparkBert(config) : new LmsparkCausal(config));
             }
             run(timed, steps, warmup);
+            if (profile != null) {
+                for (Map.Entry<String, Side> e : timed.entrySet()) {
+                    JniUtils.startProfile(false, true, false);
+                    e.getValue().step(warmup + steps);
+                    JniUtils.stopProfile(profile + "/" + e.getKey() + ".json");
+                }
+            }
         } finally {
             timed.values().forEach(Side::close);
         }

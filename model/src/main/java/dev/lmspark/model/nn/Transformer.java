@@ -2,6 +2,7 @@ package dev.lmspark.model.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
@@ -223,24 +224,49 @@ public final class Transformer {
         long t = x.getShape().get(1);
         int a = config.numHeads();
         int d = config.headSize();
-        NDArray q = heads(linear(x, p + "attention.query"), b, t, a, d);
-        NDArray k = heads(linear(x, p + "attention.key"), b, t, a, d);
-        NDArray v = heads(linear(x, p + "attention.value"), b, t, a, d);
+        NDArray[] qkv = projectQkv(x, p, b, t, a, d);
+        NDArray q = qkv[0];
+        NDArray k = qkv[1];
+        NDArray v = qkv[2];
         if (rope != null) {
             q = applyRotary(q, rope);
             k = applyRotary(k, rope);
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(d));
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
         if (bias != null) {
-            scores = scores.add(bias);
+            scores.addi(bias); // in place: the product's backward does not need its output
         }
         NDArray probs = dropout(scores.softmax(-1), dropout);
         NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) a * d);
         return linear(context, p + "attention.output");
     }
 
-    private static NDArray heads(NDArray x, long b, long t, int a, int d) {
-        return x.reshape(b, t, a, d).transpose(0, 2, 1, 3);
+    /**
+     * Queries, keys and values {@code (B, A, T, D)} from one GEMM over the three projections'
+     * weights stacked: one larger matrix product instead of three, and in the backward pass one
+     * gradient for x instead of three to sum. The queries come out already scaled by 1/√D (the
+     * scale is folded into the query weights, H² multiplies instead of B·A·T² on the scores).
+     */
+    private NDArray[] projectQkv(NDArray x, String p, long b, long t, int a, int d) {
+        float scale = (float) (1 / Math.sqrt(d));
+        String n = p + "attention.";
+        NDArray weight =
+                NDArrays.concat(
+                        new NDList(
+                                parameters.get(n + "query.weight").mul(scale),
+                                parameters.get(n + "key.weight"),
+                                parameters.get(n + "value.weight")));
+        NDArray bias =
+                config.bias()
+                        ? NDArrays.concat(
+                                new NDList(
+                                        parameters.get(n + "query.bias").mul(scale),
+                                        parameters.get(n + "key.bias"),
+                                        parameters.get(n + "value.bias")))
+                        : null;
+        NDArray heads =
+                Functional.linear(x, weight, bias).reshape(b, t, 3, a, d).transpose(2, 0, 3, 1, 4);
+        return new NDArray[] {heads.get(0), heads.get(1), heads.get(2)};
     }
 
     private NDArray mlp(NDArray x, String p) {
@@ -277,7 +303,7 @@ public final class Transformer {
         }
         NDArray freqs =
                 positionIds.toType(DataType.FLOAT32, false).expandDims(-1).mul(m.create(inv));
-        NDArray emb = NDArrays.concat(new ai.djl.ndarray.NDList(freqs, freqs), -1).expandDims(1);
+        NDArray emb = NDArrays.concat(new NDList(freqs, freqs), -1).expandDims(1);
         return new NDArray[] {emb.cos(), emb.sin()};
     }
 
@@ -285,7 +311,7 @@ public final class Transformer {
         long d = x.getShape().get(3);
         NDArray first = x.get(new NDIndex("..., :{}", d / 2));
         NDArray second = x.get(new NDIndex("..., {}:", d / 2));
-        NDArray rotated = NDArrays.concat(new ai.djl.ndarray.NDList(second.neg(), first), -1);
+        NDArray rotated = NDArrays.concat(new NDList(second.neg(), first), -1);
         return x.mul(rope[0]).add(rotated.mul(rope[1]));
     }
 
