@@ -264,9 +264,18 @@ public final class Transformer {
                                         parameters.get(n + "key.bias"),
                                         parameters.get(n + "value.bias")))
                         : null;
-        NDArray heads =
-                Functional.linear(x, weight, bias).reshape(b, t, 3, a, d).transpose(2, 0, 3, 1, 4);
-        return new NDArray[] {heads.get(0), heads.get(1), heads.get(2)};
+        // Split (its backward is one concatenation), not index: selecting from a stacked array
+        // would give each of q, k, v a zero-filled gradient of the whole stack.
+        NDList qkv = Functional.linear(x, weight, bias).split(3, 2);
+        return new NDArray[] {
+            heads(qkv.get(0), b, t, a, d),
+            heads(qkv.get(1), b, t, a, d),
+            heads(qkv.get(2), b, t, a, d)
+        };
+    }
+
+    private static NDArray heads(NDArray x, long b, long t, int a, int d) {
+        return x.reshape(b, t, a, d).transpose(0, 2, 1, 3);
     }
 
     private NDArray mlp(NDArray x, String p) {
