@@ -15,7 +15,6 @@ import ai.djl.training.EasyTrain;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.Batch;
-import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.Batchifier;
@@ -137,6 +136,9 @@ public final class TrainStep {
     interface Side extends AutoCloseable {
         void step(int step);
 
+        /** The loss on the first batch in inference mode, a sanity check that training works. */
+        float loss();
+
         @Override
         void close();
     }
@@ -249,6 +251,8 @@ public final class TrainStep {
      * see the same machine (a load burst from elsewhere lands on both, not on one).
      */
     static void run(Map<String, Side> sides, int steps, int warmup) {
+        Map<String, Float> before = new LinkedHashMap<>();
+        sides.forEach((name, side) -> before.put(name, side.loss()));
         for (int s = 0; s < warmup; s++) {
             for (Side side : sides.values()) {
                 side.step(s);
@@ -271,10 +275,13 @@ public final class TrainStep {
                 (name, t) ->
                         System.out.printf(
                                 Locale.ROOT,
-                                "result side=%s step_seconds=%s cpu_seconds=%s%n",
+                                "result side=%s step_seconds=%s cpu_seconds=%s loss_before=%.4f"
+                                        + " loss_after=%.4f%n",
                                 name,
                                 join(t[0]),
-                                join(t[1])));
+                                join(t[1]),
+                                before.get(name),
+                                sides.get(name).loss()));
     }
 
     static String join(double[] xs) {
@@ -306,28 +313,36 @@ public final class TrainStep {
 
         @Override
         public void step(int step) {
-            Data d = data[step % BATCHES];
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
-                NDArray ids = manager.create(d.ids(), new Shape(B, T));
-                NDArray types = manager.create(d.types(), new Shape(B, T));
-                NDArray mask = manager.ones(new Shape(B, T), DataType.INT64);
-                NDArray labels = manager.create(d.labels(), new Shape(B, T));
-                NDArray nsp = manager.create(d.nsp(), new Shape(B));
                 try (GradientCollector gc = manager.getEngine().newGradientCollector()) {
-                    NDArray loss =
-                            model.loss(
-                                    labels,
-                                    nsp,
-                                    BertInputs.of(ids, mask, types),
-                                    1f,
-                                    1f,
-                                    -100,
-                                    Reduction.MEAN,
-                                    new SplittableRandom(step));
-                    gc.backward(loss);
+                    gc.backward(loss(data[step % BATCHES], new SplittableRandom(step)));
                 }
                 update(params, adam);
+            }
+        }
+
+        /** MLM + NSP loss; dropout from {@code dropout}, none when it is null. */
+        NDArray loss(Data d, SplittableRandom dropout) {
+            return model.loss(
+                    manager.create(d.labels(), new Shape(B, T)),
+                    manager.create(d.nsp(), new Shape(B)),
+                    BertInputs.of(
+                            manager.create(d.ids(), new Shape(B, T)),
+                            manager.ones(new Shape(B, T), DataType.INT64),
+                            manager.create(d.types(), new Shape(B, T))),
+                    1f,
+                    1f,
+                    -100,
+                    Reduction.MEAN,
+                    dropout);
+        }
+
+        @Override
+        public float loss() {
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                return loss(data[0], null).getFloat();
             }
         }
 
@@ -372,16 +387,27 @@ public final class TrainStep {
 
         @Override
         public void step(int step) {
-            Data d = data[step % BATCHES];
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
-                NDArray ids = manager.create(d.ids(), new Shape(B, T));
-                NDArray mask = manager.ones(new Shape(B, T), DataType.INT64);
                 try (GradientCollector gc = manager.getEngine().newGradientCollector()) {
-                    NDArray loss = model.loss(model.forward(ids, mask, null), ids);
-                    gc.backward(loss);
+                    gc.backward(loss(data[step % BATCHES]));
                 }
                 update(params, adam);
+            }
+        }
+
+        /** Next-token cross-entropy over every position. */
+        NDArray loss(Data d) {
+            NDArray ids = manager.create(d.ids(), new Shape(B, T));
+            NDArray mask = manager.ones(new Shape(B, T), DataType.INT64);
+            return model.loss(model.forward(ids, mask, null), ids);
+        }
+
+        @Override
+        public float loss() {
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                return loss(data[0]).getFloat();
             }
         }
 
@@ -420,8 +446,7 @@ public final class TrainStep {
                             .optOptimizer(
                                     Optimizer.adam()
                                             .optLearningRateTracker(Tracker.fixed(1e-4f))
-                                            .build())
-                            .optInitializer(new NormalInitializer(0.02f), p -> true);
+                                            .build());
             trainer = model.newTrainer(config);
             trainer.initialize(
                     new Shape(B, T), new Shape(B, T), new Shape(B, T), new Shape(B, PREDICTIONS));
@@ -434,24 +459,42 @@ public final class TrainStep {
         @Override
         public void step(int step) {
             Data d = data[step % BATCHES];
+            try (NDManager m = manager.newSubManager();
+                    Batch batch =
+                            new Batch(
+                                    m,
+                                    inputs(m, d),
+                                    labels(m, d),
+                                    B,
+                                    Batchifier.STACK,
+                                    Batchifier.STACK,
+                                    0,
+                                    1)) {
+                EasyTrain.trainBatch(trainer, batch);
+                trainer.step();
+            }
+        }
+
+        static NDList inputs(NDManager m, Data d) {
+            return new NDList(
+                    m.create(d.ids(), new Shape(B, T)),
+                    m.create(d.types(), new Shape(B, T)),
+                    m.ones(new Shape(B, T)),
+                    m.create(d.positions(), new Shape(B, PREDICTIONS)));
+        }
+
+        static NDList labels(NDManager m, Data d) {
+            return new NDList(
+                    m.create(d.nsp(), new Shape(B)),
+                    m.create(d.targets(), new Shape(B, PREDICTIONS)),
+                    m.ones(new Shape(B, PREDICTIONS)));
+        }
+
+        @Override
+        public float loss() {
             try (NDManager m = manager.newSubManager()) {
-                NDList inputs =
-                        new NDList(
-                                m.create(d.ids(), new Shape(B, T)),
-                                m.create(d.types(), new Shape(B, T)),
-                                m.ones(new Shape(B, T)),
-                                m.create(d.positions(), new Shape(B, PREDICTIONS)));
-                NDList labels =
-                        new NDList(
-                                m.create(d.nsp(), new Shape(B)),
-                                m.create(d.targets(), new Shape(B, PREDICTIONS)),
-                                m.ones(new Shape(B, PREDICTIONS)));
-                try (Batch batch =
-                        new Batch(
-                                m, inputs, labels, B, Batchifier.STACK, Batchifier.STACK, 0, 1)) {
-                    EasyTrain.trainBatch(trainer, batch);
-                    trainer.step();
-                }
+                NDList predictions = trainer.evaluate(inputs(m, data[0]));
+                return trainer.getLoss().evaluate(labels(m, data[0]), predictions).getFloat();
             }
         }
 

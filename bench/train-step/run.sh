@@ -106,7 +106,9 @@ for name, sides in presets.items():
         entry[side] = {"step_seconds": wall, "cpu_seconds": cpu, "median_step_seconds": median,
                        "mean_step_seconds": statistics.fmean(wall), "tokens_per_s": tokens / median,
                        "mean_tokens_per_s": tokens / statistics.fmean(wall),
-                       "flops_per_s": flops / median, "mfu": flops / median / peak}
+                       "flops_per_s": flops / median, "mfu": flops / median / peak,
+                       "loss_before": float(sides[side]["loss_before"]),
+                       "loss_after": float(sides[side]["loss_after"])}
     results[name] = entry
 cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 result = {
@@ -128,7 +130,8 @@ result = {
              "Llama: lm_head at every token); see TrainStep.trainingFlops",
     "presets": results,
     "notes": "tokens/s = B*T / median step seconds (no padding); lmspark and DJL alternate step by step in one JVM; "
-             "DJL's BertPretrainingBlock is its own architecture (BatchNorm, pools token 1) at the same sizes",
+             "DJL's BertPretrainingBlock is its own architecture (BatchNorm, pools token 1) at the same sizes, stock init; "
+             "loss_before/loss_after: the loss on the first batch in inference mode before the warm-up and after the timed steps, a sanity check",
 }
 json.dump(result, open(env["OUT_FILE"], "w"), indent=2)
 print(f"bench/train-step: results in {env['OUT_FILE']} (load average {env['LOAD_BEFORE']} before, {env['LOAD_AFTER']} after)")

@@ -8,7 +8,8 @@ biases, causal mask, untied lm_head over every position, shifted cross-entropy).
 forward, backward, clip_grad_norm_(1.0), AdamW (torch defaults, weight decay 0.01 except biases
 and norm weights), zero_grad.
 
-Prints `result side=torch step_seconds=… cpu_seconds=…` (plus a version line) for run.sh.
+Prints `result side=torch step_seconds=… cpu_seconds=… loss_before=… loss_after=…` (the loss on the
+first batch in inference mode before and after, a sanity check) and a version line for run.sh.
 
     /usr/bin/python3 torch_peer.py --preset bert-mini --steps 10 --warmup 3 --threads 2
 """
@@ -204,7 +205,6 @@ def main():
         batches = [torch.randint(FIRST_WORD, V, (B, T), generator=g) for _ in range(4)]
         mask = torch.ones(B, T, dtype=torch.long)
         step_loss = lambda i: model.loss(batches[i % 4], mask)
-    model.train()
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
@@ -219,6 +219,14 @@ def main():
         opt.zero_grad(set_to_none=True)
         return loss.item()
 
+    def inference_loss():
+        model.eval()
+        with torch.no_grad():
+            value = step_loss(0).item()
+        model.train()
+        return value
+
+    before = inference_loss()
     for i in range(args.warmup):
         step(i)
     wall, cpu = [], []
@@ -229,7 +237,8 @@ def main():
         cpu.append(time.process_time() - c)
     print(f"result side=torch_version torch={torch.__version__} threads={torch.get_num_threads()}")
     print("result side=torch step_seconds=" + ",".join(f"{x:.4f}" for x in wall)
-          + " cpu_seconds=" + ",".join(f"{x:.4f}" for x in cpu))
+          + " cpu_seconds=" + ",".join(f"{x:.4f}" for x in cpu)
+          + f" loss_before={before:.4f} loss_after={inference_loss():.4f}")
 
 
 if __name__ == "__main__":
