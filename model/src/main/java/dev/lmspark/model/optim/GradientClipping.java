@@ -36,8 +36,8 @@ public final class GradientClipping {
         }
         NDList norms = new NDList(grads.size());
         for (NDArray g : grads) {
-            norms.add(g.reshape(-1).norm(new int[] {0}).reshape(1));
+            norms.add(g.norm()); // over all elements, whatever g's shape
         }
-        return NDArrays.concat(norms).norm(new int[] {0}).getFloat();
+        return NDArrays.stack(norms).norm().getFloat();
     }
 }
