@@ -5,13 +5,14 @@
 #                CausalLm (Llama), AdamW + GradientClipping, dropout as the preset says (0.1 BERT)
 #   djl_bert     DJL's stock BertPretrainingBlock at the same size, BertPretrainingLoss, DJL's Adam
 #                through a stock Trainer (BERT presets only)
-#   torch        PyTorch eager, the same models and step (torch_peer.py, /usr/bin/python3)
+#   torch        PyTorch eager, the same models and step (torch_peer.py)
 # plus the fp32 matmul peak (best of 5 2048³ matMul through DJL at 2 threads) for MFU.
 # Step time = the median of the timed steps; lmspark and DJL take turns step by step in one JVM.
 # Results: bench/results/train-step-<UTC time>.json; the last lines are one summary per preset,
 # bert-small last.
 #
 #   bench/train-step/run.sh [--preset bert-mini|bert-small|llama-small|all] [--steps 10] [--warmup 3]
+# (TORCH_PYTHON: the Python with PyTorch for the peer, default /usr/bin/python3)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/bench/train-step"
@@ -46,8 +47,7 @@ RESULTS="$ROOT/bench/results"
 mkdir -p "$WORK/classes" "$RESULTS"
 "$ROOT/deploy/bin/lmspark" --version >/dev/null   # builds the application when needed
 LIB="$ROOT/spark-jobs/target/lib"
-javac -q -d "$WORK/classes" -cp "$LIB/*" "$HERE/TrainStep.java" 2>/dev/null ||
-  javac -d "$WORK/classes" -cp "$LIB/*" "$HERE/TrainStep.java"
+javac -nowarn -d "$WORK/classes" -cp "$LIB/*" "$HERE/TrainStep.java"
 
 # Every side: 2 intra-op threads, 1 inter-op thread.
 export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
