@@ -448,6 +448,8 @@ public final class TrainStep {
                                             .optLearningRateTracker(Tracker.fixed(1e-4f))
                                             .build());
             trainer = model.newTrainer(config);
+            // DJL's initializers draw from the engine's generator: seeded, every run starts alike.
+            model.getNDManager().getEngine().setRandomSeed(7);
             trainer.initialize(
                     new Shape(B, T), new Shape(B, T), new Shape(B, T), new Shape(B, PREDICTIONS));
             manager = model.getNDManager();

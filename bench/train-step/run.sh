@@ -131,6 +131,7 @@ result = {
     "presets": results,
     "notes": "tokens/s = B*T / median step seconds (no padding); lmspark and DJL alternate step by step in one JVM; "
              "DJL's BertPretrainingBlock is its own architecture (BatchNorm, pools token 1) at the same sizes, stock init; "
+             "the torch peer is Debian's python3-torch (BLAS through the system's libblas, OpenBLAS here), eager, torch.optim.AdamW defaults; "
              "loss_before/loss_after: the loss on the first batch in inference mode before the warm-up and after the timed steps, a sanity check",
 }
 json.dump(result, open(env["OUT_FILE"], "w"), indent=2)
