@@ -24,9 +24,11 @@ public final class CrossEntropyLoss {
     /** The loss; a scalar unless the reduction is {@link Reduction#NONE}. */
     public NDArray compute(NDArray logits, NDArray labels) {
         NDArray counted = TokenLoss.counted(labels, ignoreIndex, logits.getDataType());
+        // log-softmax is one fused kernel forward and one backward (a log-sum-exp spelled out in
+        // elementwise ops makes several passes over the B×T×V logits each way).
         NDArray perToken =
-                TokenLoss.logSumExp(logits, -1)
-                        .sub(TokenLoss.labelLogits(logits, labels, ignoreIndex))
+                TokenLoss.labelLogits(logits.logSoftmax(-1), labels, ignoreIndex)
+                        .neg()
                         .mul(counted);
         return reduction.apply(perToken, counted);
     }

@@ -2,6 +2,7 @@ package dev.lmspark.model.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
@@ -126,7 +127,7 @@ public final class Transformer {
             NDArray positionIds,
             SplittableRandom dropout) {
         return forwardEmbeddings(
-                parameters.get("embeddings.word").get(ids.toType(DataType.INT64, false)),
+                Functional.embedding(parameters.get("embeddings.word"), ids),
                 ids.getShape(),
                 attentionMask,
                 typeIds,
@@ -145,30 +146,33 @@ public final class Transformer {
         NDManager m = embeddings.getManager();
         int b = (int) idsShape.get(0);
         int t = (int) idsShape.get(1);
-        if (positionIds == null) {
-            positionIds = m.arange(t).toType(DataType.INT64, false).expandDims(0).repeat(0, b);
-        }
         NDArray x = embeddings;
         if (config.positions().equals("learned")) {
+            NDArray table = parameters.get("embeddings.position");
+            // Default positions 0…T−1 are the table's first T rows, broadcast over the batch.
             x =
                     x.add(
-                            parameters
-                                    .get("embeddings.position")
-                                    .get(positionIds.toType(DataType.INT64, false)));
+                            positionIds == null
+                                    ? table.get(new NDIndex(":{}", t))
+                                    : Functional.embedding(table, positionIds));
         }
         if (config.typeVocabSize() > 0) {
-            NDArray types =
-                    typeIds == null
-                            ? m.zeros(new Shape(b, t), DataType.INT64)
-                            : typeIds.toType(DataType.INT64, false);
-            x = x.add(parameters.get("embeddings.token_type").get(types));
+            NDArray table = parameters.get("embeddings.token_type");
+            x = x.add(typeIds == null ? table.get(0) : Functional.embedding(table, typeIds));
         }
         if (!config.preNorm()) {
             x = norm(x, "embeddings.norm");
         }
         x = dropout(x, dropout);
         NDArray bias = attentionBias(m, attentionMask, b, t, x.getDataType());
-        NDArray[] rope = config.positions().equals("rotary") ? rotary(positionIds) : null;
+        NDArray[] rope = null;
+        if (config.positions().equals("rotary")) {
+            rope =
+                    rotary(
+                            positionIds != null
+                                    ? positionIds
+                                    : m.arange(t).toType(DataType.INT64, false).expandDims(0));
+        }
         for (int i = 0; i < config.numLayers(); i++) {
             String p = "layers." + i + ".";
             if (config.preNorm()) {
@@ -369,20 +373,54 @@ public final class Transformer {
         long t = x.getShape().get(1);
         int a = config.numHeads();
         int d = config.headSize();
-        NDArray q = heads(linear(x, p + "attention.query"), b, t, a, d);
-        NDArray k = heads(linear(x, p + "attention.key"), b, t, a, d);
-        NDArray v = heads(linear(x, p + "attention.value"), b, t, a, d);
+        NDArray[] qkv = projectQkv(x, p, b, t, a, d);
+        NDArray q = qkv[0];
+        NDArray k = qkv[1];
+        NDArray v = qkv[2];
         if (rope != null) {
             q = applyRotary(q, rope);
             k = applyRotary(k, rope);
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(d));
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
         if (bias != null) {
-            scores = scores.add(bias);
+            scores.addi(bias); // in place: the product's backward does not need its output
         }
         NDArray probs = dropout(scores.softmax(-1), dropout);
         NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) a * d);
         return linear(context, p + "attention.output");
+    }
+
+    /**
+     * Queries, keys and values {@code (B, A, T, D)} from one GEMM over the three projections'
+     * weights stacked: one larger matrix product instead of three, and in the backward pass one
+     * gradient for x instead of three to sum. The queries come out already scaled by 1/√D (the
+     * scale is folded into the query weights, H² multiplies instead of B·A·T² on the scores).
+     */
+    private NDArray[] projectQkv(NDArray x, String p, long b, long t, int a, int d) {
+        float scale = (float) (1 / Math.sqrt(d));
+        String n = p + "attention.";
+        NDArray weight =
+                NDArrays.concat(
+                        new NDList(
+                                parameters.get(n + "query.weight").mul(scale),
+                                parameters.get(n + "key.weight"),
+                                parameters.get(n + "value.weight")));
+        NDArray bias =
+                config.bias()
+                        ? NDArrays.concat(
+                                new NDList(
+                                        parameters.get(n + "query.bias").mul(scale),
+                                        parameters.get(n + "key.bias"),
+                                        parameters.get(n + "value.bias")))
+                        : null;
+        // Split (its backward is one concatenation), not index: selecting from a stacked array
+        // would give each of q, k, v a zero-filled gradient of the whole stack.
+        NDList qkv = Functional.linear(x, weight, bias).split(3, 2);
+        return new NDArray[] {
+            heads(qkv.get(0), b, t, a, d),
+            heads(qkv.get(1), b, t, a, d),
+            heads(qkv.get(2), b, t, a, d)
+        };
     }
 
     private static NDArray heads(NDArray x, long b, long t, int a, int d) {
@@ -392,34 +430,33 @@ public final class Transformer {
     private NDArray mlp(NDArray x, String p) {
         if (config.mlp().equals("swiglu")) {
             NDArray gate = linear(x, p + "mlp.gate");
-            NDArray silu = gate.mul(gate.neg().exp().add(1).pow(-1));
+            NDArray silu = gate.mul(Functional.sigmoid(gate));
             return linear(silu.mul(linear(x, p + "mlp.up")), p + "mlp.down");
         }
-        NDArray h = linear(x, p + "mlp.up");
-        NDArray gelu = h.mul(0.5f).mul(h.div((float) Math.sqrt(2)).erf().add(1));
-        return linear(gelu, p + "mlp.down");
+        return linear(Functional.gelu(linear(x, p + "mlp.up")), p + "mlp.down");
     }
 
     private NDArray linear(NDArray x, String name) {
-        NDArray y = x.matMul(parameters.get(name + ".weight").transpose());
-        NDArray b = parameters.get(name + ".bias");
-        return b == null ? y : y.add(b);
+        return Functional.linear(
+                x, parameters.get(name + ".weight"), parameters.get(name + ".bias"));
     }
 
     private NDArray norm(NDArray x, String name) {
         NDArray w = parameters.get(name + ".weight");
-        float eps = (float) config.normEps();
         if (config.norm().equals("rmsnorm")) {
-            NDArray rms = x.square().mean(new int[] {-1}, true).add(eps).sqrt();
-            return x.div(rms).mul(w);
+            float eps = (float) config.normEps();
+            // x · rsqrt(mean(x²) + eps): a multiply by a (B, T, 1) factor, cheaper than a divide
+            // forward and backward.
+            NDArray inverseRms = x.square().mean(new int[] {-1}, true).add(eps).pow(-0.5f);
+            return x.mul(inverseRms).mul(w);
         }
-        NDArray mean = x.mean(new int[] {-1}, true);
-        NDArray centered = x.sub(mean);
-        NDArray var = centered.square().mean(new int[] {-1}, true);
-        return centered.div(var.add(eps).sqrt()).mul(w).add(parameters.get(name + ".bias"));
+        return Functional.layerNorm(x, w, parameters.get(name + ".bias"), config.normEps());
     }
 
-    /** cos and sin tables {@code (B, 1, T, D)} in Hugging Face's rotate_half layout. */
+    /**
+     * cos and signed sin tables {@code (B, 1, T, D)} in Hugging Face's rotate_half layout: the
+     * second is {@code [−sin | sin]} over the two halves, the sign of rotate_half folded in.
+     */
     private NDArray[] rotary(NDArray positionIds) {
         NDManager m = positionIds.getManager();
         int d = config.headSize();
@@ -429,31 +466,32 @@ public final class Transformer {
         }
         NDArray freqs =
                 positionIds.toType(DataType.FLOAT32, false).expandDims(-1).mul(m.create(inv));
-        NDArray emb = NDArrays.concat(new ai.djl.ndarray.NDList(freqs, freqs), -1).expandDims(1);
-        return new NDArray[] {emb.cos(), emb.sin()};
+        NDArray cos = freqs.cos();
+        NDArray sin = freqs.sin();
+        return new NDArray[] {
+            NDArrays.concat(new NDList(cos, cos), -1).expandDims(1),
+            NDArrays.concat(new NDList(sin.neg(), sin), -1).expandDims(1)
+        };
     }
 
+    /**
+     * {@code x·cos + rotate_half(x)·sin} with {@code rotate_half(x) = [−x₂ | x₁]}, computed as
+     * {@code x·cos + [x₂ | x₁]·[−sin | sin]}: the halves by a split (whose backward is one
+     * concatenation, where slicing would zero-fill a gradient of all of x per half).
+     */
     private static NDArray applyRotary(NDArray x, NDArray[] rope) {
-        long d = x.getShape().get(3);
-        NDArray first = x.get(new NDIndex("..., :{}", d / 2));
-        NDArray second = x.get(new NDIndex("..., {}:", d / 2));
-        NDArray rotated = NDArrays.concat(new ai.djl.ndarray.NDList(second.neg(), first), -1);
-        return x.mul(rope[0]).add(rotated.mul(rope[1]));
+        NDList halves = x.split(2, 3);
+        NDArray swapped = NDArrays.concat(new NDList(halves.get(1), halves.get(0)), 3);
+        return x.mul(rope[0]).add(swapped.mul(rope[1]));
     }
 
     private NDArray dropout(NDArray x, SplittableRandom random) {
         if (random == null || config.dropout() == 0) {
             return x;
         }
-        float keep = (float) (1 - config.dropout());
         // The engine's generator, re-seeded from the caller's (seed, step) stream before each draw:
         // the same step always drops the same units.
         x.getManager().getEngine().setRandomSeed(random.nextInt());
-        NDArray mask =
-                x.getManager()
-                        .randomUniform(0, 1, x.getShape())
-                        .lt(keep)
-                        .toType(x.getDataType(), false);
-        return x.mul(mask).div(keep);
+        return Functional.dropout(x, config.dropout());
     }
 }

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -89,10 +91,20 @@ public final class AdamW implements AutoCloseable {
                             return n;
                         });
         s.step++;
+        boolean decay = decays.test(name) && weightDecay != 0;
+        if (weight instanceof PtNDArray w
+                && grad instanceof PtNDArray g
+                && s.m instanceof PtNDArray m
+                && s.v instanceof PtNDArray v
+                && w.getDataType() == DataType.FLOAT32
+                && g.getDataType() == DataType.FLOAT32) {
+            fusedUpdate(s.step, w, g, m, v, lr, decay);
+            return;
+        }
         try (NDManager scope = weight.getManager().newSubManager()) {
             NDArray g = grad.toType(DataType.FLOAT32, true);
             g.attach(scope);
-            if (decays.test(name) && weightDecay != 0) {
+            if (decay) {
                 weight.muli(1 - lr * weightDecay);
             }
             s.m.muli(beta1).addi(g.mul(1 - beta1));
@@ -111,6 +123,39 @@ public final class AdamW implements AutoCloseable {
             cast.attach(scope);
             weight.subi(cast);
         }
+    }
+
+    /**
+     * The same step in one native call (fp32 PyTorch arrays), no temporaries on the Java side:
+     * libtorch's Adam kernel of the DJL binding computes {@code w ← w − lr·λ·w}, the two moments,
+     * then {@code w ← w − c·m / (√v + ε′)}; with {@code c = lr·√bc2 / bc1} and {@code ε′ = ε·√bc2}
+     * that is torch's {@code w − (lr / bc1)·m / (√v / √bc2 + ε)}. (The binding's NDArrayEx entry
+     * point would also zero the weight's gradient; this one leaves it to the caller.)
+     */
+    private void fusedUpdate(
+            long step,
+            PtNDArray weight,
+            PtNDArray grad,
+            PtNDArray m,
+            PtNDArray v,
+            float lr,
+            boolean decay) {
+        double bc1 = 1 - Math.pow(beta1, step);
+        double root = Math.sqrt(1 - Math.pow(beta2, step));
+        JniUtils.adamUpdate(
+                weight,
+                grad,
+                m,
+                v,
+                lr,
+                (float) (lr * root / bc1),
+                decay ? weightDecay : 0,
+                1f, // no rescaling
+                -1f, // no per-element clipping
+                beta1,
+                beta2,
+                (float) (eps * root),
+                true);
     }
 
     /**

@@ -1,6 +1,8 @@
 package dev.lmspark.model.optim;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import java.util.Collection;
 
 /** Global-norm gradient clipping, as {@code torch.nn.utils.clip_grad_norm_}. */
@@ -14,11 +16,7 @@ public final class GradientClipping {
      * @return ‖g‖ before clipping
      */
     public static float clipGlobalNorm(Collection<NDArray> grads, float maxNorm) {
-        double squares = 0;
-        for (NDArray g : grads) {
-            squares += g.square().sum().getFloat();
-        }
-        float norm = (float) Math.sqrt(squares);
+        float norm = globalNorm(grads);
         float coefficient = (float) (maxNorm / (norm + 1e-6));
         if (coefficient < 1) {
             for (NDArray g : grads) {
@@ -26,5 +24,20 @@ public final class GradientClipping {
             }
         }
         return norm;
+    }
+
+    /**
+     * ‖g‖ over all {@code grads} together, as torch computes it: the norm of the per-tensor norms
+     * (one reduction per tensor, one read back).
+     */
+    public static float globalNorm(Collection<NDArray> grads) {
+        if (grads.isEmpty()) {
+            return 0;
+        }
+        NDList norms = new NDList(grads.size());
+        for (NDArray g : grads) {
+            norms.add(g.norm()); // over all elements, whatever g's shape
+        }
+        return NDArrays.stack(norms).norm().getFloat();
     }
 }

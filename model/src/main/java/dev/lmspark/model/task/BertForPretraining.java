@@ -9,6 +9,7 @@ import dev.lmspark.data.random.Seeds;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.loss.CrossEntropyLoss;
 import dev.lmspark.model.loss.Reduction;
+import dev.lmspark.model.nn.Functional;
 import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
 import java.util.LinkedHashMap;
@@ -119,17 +120,15 @@ public final class BertForPretraining {
     static NDArray mlmScores(
             NDArray hidden, Map<String, NDArray> p, NDArray wordEmbeddings, double eps) {
         NDArray t =
-                hidden.matMul(p.get("mlm_head.dense.weight").transpose())
-                        .add(p.get("mlm_head.dense.bias"));
-        t = t.mul(0.5f).mul(t.div((float) Math.sqrt(2)).erf().add(1));
-        NDArray mean = t.mean(new int[] {-1}, true);
-        NDArray centered = t.sub(mean);
-        NDArray var = centered.square().mean(new int[] {-1}, true);
+                Functional.gelu(
+                        Functional.linear(
+                                hidden,
+                                p.get("mlm_head.dense.weight"),
+                                p.get("mlm_head.dense.bias")));
         t =
-                centered.div(var.add((float) eps).sqrt())
-                        .mul(p.get("mlm_head.norm.weight"))
-                        .add(p.get("mlm_head.norm.bias"));
-        return t.matMul(wordEmbeddings.transpose()).add(p.get("mlm_head.decoder.bias"));
+                Functional.layerNorm(
+                        t, p.get("mlm_head.norm.weight"), p.get("mlm_head.norm.bias"), eps);
+        return Functional.linear(t, wordEmbeddings, p.get("mlm_head.decoder.bias"));
     }
 
     NDArray nspScores(NDArray hidden) {
@@ -137,10 +136,12 @@ public final class BertForPretraining {
         long h = hidden.getShape().get(2);
         NDArray first = hidden.get(":, 0, :").reshape(b, h);
         NDArray pooled =
-                first.matMul(heads.get("pooler.dense.weight").transpose())
-                        .add(heads.get("pooler.dense.bias"))
+                Functional.linear(
+                                first,
+                                heads.get("pooler.dense.weight"),
+                                heads.get("pooler.dense.bias"))
                         .tanh();
-        return pooled.matMul(heads.get("nsp.weight").transpose()).add(heads.get("nsp.bias"));
+        return Functional.linear(pooled, heads.get("nsp.weight"), heads.get("nsp.bias"));
     }
 
     /** MLM cross-entropy, the vocabulary projection computed at predicted positions only. */
@@ -184,7 +185,23 @@ public final class BertForPretraining {
             float nspWeight,
             int ignoreIndex,
             Reduction reduction) {
-        NDArray hidden = hidden(in, null);
+        return loss(mlmLabels, nspLabels, in, mlmWeight, nspWeight, ignoreIndex, reduction, null);
+    }
+
+    /**
+     * As {@link #loss(NDArray, NDArray, BertInputs, float, float, int, Reduction)} in training
+     * mode: the trunk's dropout draws from {@code dropout} (null: inference mode, no dropout).
+     */
+    public NDArray loss(
+            NDArray mlmLabels,
+            NDArray nspLabels,
+            BertInputs in,
+            float mlmWeight,
+            float nspWeight,
+            int ignoreIndex,
+            Reduction reduction,
+            SplittableRandom dropout) {
+        NDArray hidden = hidden(in, dropout);
         NDArray total = mlmLoss(hidden, mlmLabels, ignoreIndex, reduction).mul(mlmWeight);
         return nspLabels == null
                 ? total

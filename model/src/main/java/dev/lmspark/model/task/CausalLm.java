@@ -1,11 +1,14 @@
 package dev.lmspark.model.task;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.loss.CrossEntropyLoss;
+import dev.lmspark.model.nn.Functional;
 import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
 import java.util.LinkedHashMap;
@@ -111,13 +114,18 @@ public final class CausalLm {
             return BertForPretraining.mlmScores(
                     hidden, head, getOutputEmbeddings(), trunk.config().normEps());
         }
-        return hidden.matMul(getOutputEmbeddings().transpose());
+        return Functional.linear(hidden, getOutputEmbeddings(), null);
     }
 
     /** Mean cross-entropy of next-token prediction: logits at t against labels at t+1. */
     public NDArray loss(NDArray logits, NDArray labels) {
-        NDArray shifted = logits.get(new NDIndex(":, :-1, :"));
-        NDArray next = labels.get(new NDIndex(":, 1:"));
-        return new CrossEntropyLoss().compute(shifted, next);
+        // The labels move left (the last position predicts nothing: ignore index) rather than the
+        // logits right: slicing the (B, T, V) logits would cost a zero-filled copy of all of them
+        // in the backward pass.
+        NDArray last =
+                labels.getManager()
+                        .full(new Shape(labels.getShape().get(0), 1), -100, labels.getDataType());
+        NDArray next = NDArrays.concat(new NDList(labels.get(new NDIndex(":, 1:")), last), 1);
+        return new CrossEntropyLoss().compute(logits, next);
     }
 }
