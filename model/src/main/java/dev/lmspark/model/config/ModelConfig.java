@@ -248,7 +248,7 @@ public record ModelConfig(
                 true,
                 0.1,
                 10000,
-                true,
+                false, // untied output head, as xlm's RotaryTransformerMLMModel
                 0.02);
     }
 

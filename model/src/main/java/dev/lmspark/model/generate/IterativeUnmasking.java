@@ -15,6 +15,7 @@ import dev.lmspark.data.tokenizer.LmTokenizer;
 import dev.lmspark.data.tokenizer.SpecialTokenIds;
 import dev.lmspark.model.Devices;
 import dev.lmspark.model.task.BertForPretraining;
+import dev.lmspark.model.task.MaskedLm;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -437,8 +438,17 @@ public final class IterativeUnmasking {
 
         private Builder() {}
 
-        /** A BERT (or rotary MLM) pretraining model; its arrays' device is used. */
+        /** A BERT pretraining model; its arrays' device is used. */
         public Builder setModel(BertForPretraining model) {
+            this.model = TokenScorer.of(model);
+            this.device = model.trunk().parameters().get("embeddings.word").getDevice();
+            return this;
+        }
+
+        /**
+         * A rotary masked LM (seed 001's {@code RotaryTransformerMLMModel}); its device is used.
+         */
+        public Builder setModel(MaskedLm model) {
             this.model = TokenScorer.of(model);
             this.device = model.trunk().parameters().get("embeddings.word").getDevice();
             return this;

@@ -5,6 +5,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.task.BertForPretraining;
 import dev.lmspark.model.task.BertInputs;
+import dev.lmspark.model.task.MaskedLm;
 
 /** A masked LM as {@link IterativeUnmasking} sees it: token scores at every position. */
 @FunctionalInterface
@@ -19,8 +20,8 @@ public interface TokenScorer {
     NDArray scores(NDArray ids, NDArray attentionMask, NDArray positionIds);
 
     /**
-     * The MLM head of a BERT (or rotary MLM) pretraining model; refuses rows longer than its
-     * learned position table.
+     * The MLM head of a BERT pretraining model; refuses rows longer than its learned position
+     * table.
      */
     static TokenScorer of(BertForPretraining model) {
         ModelConfig c = model.trunk().config();
@@ -39,5 +40,10 @@ public interface TokenScorer {
             return model.forward(new BertInputs(ids, attentionMask, null, positionIds, null))
                     .predictionScores();
         };
+    }
+
+    /** A rotary masked LM's logits (rotary positions: no table to outgrow). */
+    static TokenScorer of(MaskedLm model) {
+        return model::forward;
     }
 }

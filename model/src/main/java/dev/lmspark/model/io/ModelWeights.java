@@ -6,6 +6,7 @@ import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.nn.Transformer;
 import dev.lmspark.model.task.BertForPretraining;
 import dev.lmspark.model.task.CausalLm;
+import dev.lmspark.model.task.MaskedLm;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,7 +15,8 @@ import java.util.Map;
 /**
  * A whole model as it is stored: its config and every parameter by lmspark name (trunk and heads),
  * checked to be exactly the names and shapes the config implies. The task follows from the config:
- * a causal config is a {@link CausalLm}, any other a {@link BertForPretraining}.
+ * a causal config is a {@link CausalLm}, a {@code rotary-mlm} one a {@link MaskedLm}, any other a
+ * {@link BertForPretraining}.
  *
  * @param config the model's shape and flavour
  * @param parameters every parameter by lmspark name, in {@link #shapes} order
@@ -74,13 +76,24 @@ public record ModelWeights(ModelConfig config, Map<String, NDArray> parameters) 
         s.putAll(
                 config.causal()
                         ? CausalLm.headShapes(config)
-                        : BertForPretraining.headShapes(config));
+                        : isMaskedLm(config)
+                                ? MaskedLm.headShapes(config)
+                                : BertForPretraining.headShapes(config));
         return s;
     }
 
     /** A BERT pretraining model's weights (the same arrays, not copies). */
     public static ModelWeights of(BertForPretraining model) {
         return new ModelWeights(model.trunk().config(), model.parameters());
+    }
+
+    /** A rotary masked LM's weights (the same arrays, not copies). */
+    public static ModelWeights of(MaskedLm model) {
+        return new ModelWeights(model.trunk().config(), model.parameters());
+    }
+
+    private static boolean isMaskedLm(ModelConfig config) {
+        return !config.causal() && config.architecture().equals("rotary-mlm");
     }
 
     /** A causal LM's weights (the same arrays, not copies). */
@@ -97,6 +110,11 @@ public record ModelWeights(ModelConfig config, Map<String, NDArray> parameters) 
         if (config.causal()) {
             throw new IllegalStateException(
                     "these are a causal LM's weights (config causal=true); use toCausalLm()");
+        }
+        if (isMaskedLm(config)) {
+            throw new IllegalStateException(
+                    "these are a rotary masked LM's weights (architecture rotary-mlm); use"
+                            + " toMaskedLm()");
         }
         Map<String, NDArray> trunk = new LinkedHashMap<>();
         Map<String, NDArray> heads = new LinkedHashMap<>();
@@ -119,6 +137,27 @@ public record ModelWeights(ModelConfig config, Map<String, NDArray> parameters) 
         Map<String, NDArray> head = new LinkedHashMap<>();
         split(trunk, head);
         return new CausalLm(new Transformer(config, trunk), head);
+    }
+
+    /**
+     * The rotary masked LM on these arrays.
+     *
+     * @throws IllegalStateException when the config is not a bidirectional {@code rotary-mlm}
+     */
+    public MaskedLm toMaskedLm() {
+        if (!isMaskedLm(config)) {
+            throw new IllegalStateException(
+                    "these are not a rotary masked LM's weights (architecture "
+                            + config.architecture()
+                            + ", causal="
+                            + config.causal()
+                            + "); use "
+                            + (config.causal() ? "toCausalLm()" : "toBertForPretraining()"));
+        }
+        Map<String, NDArray> trunk = new LinkedHashMap<>();
+        Map<String, NDArray> head = new LinkedHashMap<>();
+        split(trunk, head);
+        return new MaskedLm(new Transformer(config, trunk), head);
     }
 
     private void split(Map<String, NDArray> trunk, Map<String, NDArray> heads) {

@@ -6,13 +6,16 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.lmspark.data.collate.Masker;
 import dev.lmspark.data.random.Seeds;
+import dev.lmspark.data.tokenizer.LmTokenizer;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.loss.CrossEntropyLoss;
 import dev.lmspark.model.loss.Reduction;
 import dev.lmspark.model.nn.Functional;
 import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -208,6 +211,130 @@ public final class BertForPretraining {
                 : total.add(nspLoss(hidden, nspLabels, reduction).mul(nspWeight));
     }
 
+    /**
+     * Seed 004's {@code get_loss_from_text}: the weighted pretraining loss of one example given as
+     * raw text, in inference mode (no dropout). The text is encoded as {@code [CLS] A [SEP] B
+     * [SEP]} (token types 0, then 1 from B on) or, with {@code textB} null, as {@code [CLS] A
+     * [SEP]}; truncated longest-first to {@code options.maxLength()} (see {@link BertTextBatch});
+     * masked by {@link #createMaskedLmInputs} with the data-prep {@link Masker} from (seed, 0);
+     * then {@link #loss} with ignore index -100.
+     *
+     * <p>With {@code textB} null there is no pair, so <b>the NSP term is skipped</b> and the result
+     * is {@code mlmWeight · mlmLoss}; {@code nspLabel} is then not used. When the masking chooses
+     * no position (possible for a short text with Bernoulli masking) the MLM term is 0.
+     *
+     * @param manager where the encoded arrays (and the result) are created
+     * @param tokenizer a BERT (WordPiece) tokenizer with {@code [CLS] [SEP] [PAD] [MASK]}, e.g.
+     *     {@code LmTokenizer.fromJson} of a {@code tokenizer.json} written by {@code
+     *     train-tokenizer}; its ids must fit the model's vocabulary
+     * @param textA the first segment
+     * @param textB the second segment, or null for a single segment
+     * @param nspLabel 0 when B really follows A ({@code IsNext}, Hugging Face's convention), 1 when
+     *     B is random
+     * @param options max length, masking, seed, weights and reduction
+     * @return the loss, a scalar
+     * @throws IllegalArgumentException with one line naming the value and the fix: an empty text, a
+     *     {@code maxLength} too short or longer than learned positions allow, a tokenizer that does
+     *     not fit the model, an NSP label other than 0 or 1
+     */
+    public NDArray lossFromText(
+            NDManager manager,
+            LmTokenizer tokenizer,
+            String textA,
+            String textB,
+            int nspLabel,
+            TextLossOptions options) {
+        return lossFromText(
+                manager,
+                tokenizer,
+                List.of(textA),
+                textB == null ? null : Collections.singletonList(textB),
+                new int[] {nspLabel},
+                options);
+    }
+
+    /**
+     * {@link #lossFromText(NDManager, LmTokenizer, String, String, int, TextLossOptions)} over a
+     * batch: row r is masked from (seed, r); the losses are reduced over the whole batch (every
+     * predicted token, every pair).
+     *
+     * @param textsA segment A of each example
+     * @param textsB segment B of each example, or null for single segments (no NSP term)
+     * @param nspLabels one label per example (0 = B follows A, 1 = random); not used, and may be
+     *     null, when {@code textsB} is null
+     */
+    public NDArray lossFromText(
+            NDManager manager,
+            LmTokenizer tokenizer,
+            List<String> textsA,
+            List<String> textsB,
+            int[] nspLabels,
+            TextLossOptions options) {
+        Integer maskId = tokenizer.specials().mask();
+        if (maskId == null) {
+            throw new IllegalArgumentException(
+                    "the tokenizer has no [MASK] token; use a BERT (WordPiece) tokenizer, e.g."
+                            + " from train-tokenizer --type wordpiece");
+        }
+        ModelConfig c = trunk.config();
+        if (tokenizer.vocabSize() > c.vocabSize()) {
+            throw new IllegalArgumentException(
+                    "the tokenizer has "
+                            + tokenizer.vocabSize()
+                            + " tokens but the model's vocab_size is "
+                            + c.vocabSize()
+                            + "; build the model with vocab_size at least "
+                            + tokenizer.vocabSize());
+        }
+        if (c.positions().equals("learned") && options.maxLength() > c.maxPositions()) {
+            throw new IllegalArgumentException(
+                    "maxLength "
+                            + options.maxLength()
+                            + " is longer than the model's max_positions "
+                            + c.maxPositions()
+                            + "; use maxLength at most "
+                            + c.maxPositions());
+        }
+        NDArray nsp = null;
+        if (textsB != null) {
+            if (nspLabels == null || nspLabels.length != textsA.size()) {
+                throw new IllegalArgumentException(
+                        (nspLabels == null ? "no" : String.valueOf(nspLabels.length))
+                                + " NSP labels for "
+                                + textsA.size()
+                                + " pairs; give one label (0 or 1) per pair");
+            }
+            for (int label : nspLabels) {
+                if (label != 0 && label != 1) {
+                    throw new IllegalArgumentException(
+                            "nspLabel " + label + " is not 0 (B follows A) or 1 (B is random)");
+                }
+            }
+            nsp = manager.create(nspLabels).toType(DataType.INT64, false);
+        }
+        BertTextBatch batch =
+                BertTextBatch.encode(tokenizer, textsA, textsB, options.maxLength(), manager);
+        Masker masker =
+                new Masker(
+                        options.masking(), maskId, tokenizer.vocabSize(), tokenizer.specialIds());
+        NDArray[] masked =
+                createMaskedLmInputs(
+                        batch.inputIds(),
+                        batch.attentionMask(),
+                        batch.specialTokensMask(),
+                        batch.wordStart(),
+                        masker,
+                        options.seed());
+        return loss(
+                masked[1],
+                nsp,
+                BertInputs.of(masked[0], batch.attentionMask(), batch.tokenTypeIds()),
+                options.mlmWeight(),
+                options.nspWeight(),
+                Masker.IGNORE,
+                options.reduction());
+    }
+
     /** The most likely token id at every position {@code (B, T)}. */
     public NDArray predictMlmTokenIds(BertInputs in) {
         return forward(in).predictionScores().argMax(-1);
@@ -271,6 +398,21 @@ public final class BertForPretraining {
             NDArray specialTokensMask,
             Masker masker,
             long seed) {
+        return createMaskedLmInputs(inputIds, attentionMask, specialTokensMask, null, masker, seed);
+    }
+
+    /**
+     * As {@link #createMaskedLmInputs(NDArray, NDArray, NDArray, Masker, long)}, with the word
+     * starts {@code (B, T)} (1 at the first sub-token of each word) that whole-word masking needs;
+     * null: every token is a word.
+     */
+    public static NDArray[] createMaskedLmInputs(
+            NDArray inputIds,
+            NDArray attentionMask,
+            NDArray specialTokensMask,
+            NDArray wordStart,
+            Masker masker,
+            long seed) {
         long[] shape = inputIds.getShape().getShape();
         int b = (int) shape[0];
         int t = (int) shape[1];
@@ -283,6 +425,8 @@ public final class BertForPretraining {
                 specialTokensMask == null
                         ? null
                         : specialTokensMask.toType(DataType.INT64, false).toLongArray();
+        long[] words =
+                wordStart == null ? null : wordStart.toType(DataType.INT64, false).toLongArray();
         int[] outIds = new int[b * t];
         int[] outLabels = new int[b * t];
         for (int r = 0; r < b; r++) {
@@ -294,7 +438,7 @@ public final class BertForPretraining {
                 protect[i] =
                         (mask != null && mask[r * t + i] == 0)
                                 || (special != null && special[r * t + i] == 1);
-                starts[i] = true;
+                starts[i] = words == null || words[r * t + i] == 1;
             }
             Masker.Result res = masker.mask(row, protect, starts, Seeds.random(seed, r));
             System.arraycopy(res.inputIds(), 0, outIds, r * t, t);

@@ -33,7 +33,7 @@ class ModelConfigTest {
         assertEquals("swiglu", llama.mlp());
         assertEquals("rotary", llama.positions());
         ModelConfig rotary = ModelConfig.preset("rotary-mlm-small");
-        assertTrue(rotary.preNorm() && !rotary.causal());
+        assertTrue(rotary.preNorm() && !rotary.causal() && !rotary.tieWordEmbeddings());
         assertEquals(10, ModelConfig.presetNames().size());
     }
 

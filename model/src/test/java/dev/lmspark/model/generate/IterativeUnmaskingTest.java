@@ -20,6 +20,7 @@ import dev.lmspark.data.tokenizer.SpecialTokenIds;
 import dev.lmspark.model.Devices;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.task.BertForPretraining;
+import dev.lmspark.model.task.MaskedLm;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -184,6 +185,61 @@ class IterativeUnmaskingTest {
                         .generate(prompt);
         assertTrue(kept.text().startsWith("[CLS]"), kept.text());
         assertArrayEquals(g.ids(), kept.ids(), "decoding changes nothing else");
+    }
+
+    @Test
+    void drivesTheRotaryMaskedLmWithLeftPaddedRows() {
+        try (NDManager m = manager.newSubManager()) {
+            MaskedLm rotary =
+                    MaskedLm.initialize(
+                            new ModelConfig(
+                                    "rotary-mlm",
+                                    tok.vocabSize(),
+                                    32,
+                                    2,
+                                    2,
+                                    64,
+                                    64,
+                                    "rotary",
+                                    0,
+                                    false,
+                                    true,
+                                    "layernorm",
+                                    1e-5,
+                                    "gelu",
+                                    true,
+                                    0.0,
+                                    10000,
+                                    false,
+                                    0.02),
+                            m,
+                            5);
+            int[][] rows = {predictRow("a tall tree", 12), predictRow("the merchant sold", 12)};
+            int[][] masks = new int[2][12];
+            for (int r = 0; r < 2; r++) {
+                int pads = 12 - real(rows[r]).length;
+                for (int i = 0; i < 12; i++) {
+                    masks[r][i] = i < pads ? 0 : 1;
+                }
+            }
+            IterativeUnmasking gen =
+                    IterativeUnmasking.builder()
+                            .setModel(rotary)
+                            .setTokenizer(tok)
+                            .setMaxSteps(3)
+                            .optMaxNewTokens(4)
+                            .optSeed(3)
+                            .build();
+            List<Generated> both = gen.predict(rows, masks, new long[] {7, 8});
+            List<Generated> alone =
+                    gen.predict(new int[][] {rows[0]}, new int[][] {masks[0]}, new long[] {7});
+            // A left-padded row does not depend on its neighbour in the batch.
+            assertArrayEquals(both.get(0).ids(), alone.get(0).ids());
+            for (Generated g : both) {
+                assertEquals(16, g.ids().length);
+                assertFalse(Arrays.stream(g.outputIds()).anyMatch(id -> id == mask));
+            }
+        }
     }
 
     @Test

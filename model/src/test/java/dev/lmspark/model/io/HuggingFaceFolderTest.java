@@ -16,6 +16,7 @@ import dev.lmspark.model.io.HuggingFaceConfig.SpecialTokenIds;
 import dev.lmspark.model.task.BertForPretraining;
 import dev.lmspark.model.task.BertInputs;
 import dev.lmspark.model.task.CausalLm;
+import dev.lmspark.model.task.MaskedLm;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -479,7 +480,7 @@ class HuggingFaceFolderTest {
                             () ->
                                     HuggingFaceFolder.write(
                                             ModelWeights.of(
-                                                    BertForPretraining.initialize(
+                                                    MaskedLm.initialize(
                                                             ModelConfig.preset("rotary-mlm-small")
                                                                     .withVocabSize(50),
                                                             m,
