@@ -147,7 +147,8 @@ public final class Transformer {
         int b = (int) idsShape.get(0);
         int t = (int) idsShape.get(1);
         NDArray x = dropout(embed(embeddings, t, typeIds, positionIds), dropout);
-        NDArray bias = attentionBias(m, attentionMask, b, 0, t, x.getDataType());
+        DataType type = Functional.dataType(x);
+        NDArray bias = attentionBias(m, attentionMask, b, 0, t, type);
         NDArray[] rope = null;
         if (config.positions().equals("rotary")) {
             rope =
@@ -155,7 +156,7 @@ public final class Transformer {
                             positionIds != null
                                     ? positionIds
                                     : m.arange(t).toType(DataType.INT64, false).expandDims(0),
-                            x.getDataType());
+                            type);
         }
         return layers(x, bias, rope, dropout, null);
     }
@@ -247,12 +248,12 @@ public final class Transformer {
                         positionIds);
         NDArray real =
                 attentionMask == null
-                        ? m.ones(new Shape(b, t), x.getDataType())
-                        : attentionMask.toType(x.getDataType(), true);
+                        ? m.ones(new Shape(b, t))
+                        : attentionMask.toType(DataType.FLOAT32, true);
         cache.seen = KvCache.append(cache.seen, real, 1);
-        NDArray bias = attentionBias(m, cache.seen, b, past, t, x.getDataType());
-        NDArray[] rope =
-                config.positions().equals("rotary") ? rotary(positionIds, x.getDataType()) : null;
+        DataType type = Functional.dataType(x);
+        NDArray bias = attentionBias(m, cache.seen, b, past, t, type);
+        NDArray[] rope = config.positions().equals("rotary") ? rotary(positionIds, type) : null;
         x = layers(x, bias, rope, null, cache);
         cache.length += t;
         return x;
@@ -303,7 +304,8 @@ public final class Transformer {
      * (Hugging Face's {@code torch.finfo(dtype).min}: -inf would make a fully masked row's softmax
      * NaN, and {@code Float.MAX_VALUE} overflows to inf in bfloat16): {@code (B, 1, 1|T, S)} for
      * {@code T} queries at positions {@code past…past+T−1} and {@code S = past + T} keys; null when
-     * every query may see every key.
+     * every query may see every key. float32 whatever {@code type} (the scores' type): it is added
+     * to the scores in place, which keeps their type.
      *
      * @param keyMask {@code (B, S)}, 1 real / 0 padding; null = all real
      */
@@ -312,7 +314,7 @@ public final class Transformer {
         int s = past + t;
         NDArray allowed = null;
         if (keyMask != null) {
-            allowed = keyMask.toType(type, false).reshape(b, 1, 1, s);
+            allowed = keyMask.toType(DataType.FLOAT32, false).reshape(b, 1, 1, s);
         }
         if (config.causal()) {
             // Query i (absolute past + i) may see key j when j ≤ past + i.
@@ -320,7 +322,7 @@ public final class Transformer {
                     m.arange(s)
                             .expandDims(0)
                             .lte(m.arange(past, s).expandDims(1))
-                            .toType(type, false)
+                            .toType(DataType.FLOAT32, false)
                             .reshape(1, 1, t, s);
             allowed = allowed == null ? visible : allowed.mul(visible);
         }
@@ -371,7 +373,7 @@ public final class Transformer {
         if (bias != null) {
             scores.addi(bias); // in place: the product's backward does not need its output
         }
-        NDArray probs = dropout(scores.softmax(-1), dropout);
+        NDArray probs = dropout(Functional.softmax(scores, -1), dropout);
         NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) a * d);
         return linear(context, p + "attention.output");
     }
@@ -432,9 +434,12 @@ public final class Transformer {
         if (config.norm().equals("rmsnorm")) {
             float eps = (float) config.normEps();
             // x · rsqrt(mean(x²) + eps): a multiply by a (B, T, 1) factor, cheaper than a divide
-            // forward and backward.
-            NDArray inverseRms = x.square().mean(new int[] {-1}, true).add(eps).pow(-0.5f);
-            return x.mul(inverseRms).mul(w);
+            // forward and backward. In float32 whatever x's type, then cast back before the weight
+            // (as Hugging Face's LlamaRMSNorm).
+            DataType type = Functional.dataType(x);
+            NDArray h = Functional.cast(x, DataType.FLOAT32);
+            NDArray inverseRms = h.square().mean(new int[] {-1}, true).add(eps).pow(-0.5f);
+            return Functional.cast(h.mul(inverseRms), type).mul(w);
         }
         return Functional.layerNorm(x, w, parameters.get(name + ".bias"), config.normEps());
     }
@@ -457,8 +462,8 @@ public final class Transformer {
         NDArray cos = freqs.cos();
         NDArray sin = freqs.sin();
         return new NDArray[] {
-            NDArrays.concat(new NDList(cos, cos), -1).expandDims(1).toType(type, false),
-            NDArrays.concat(new NDList(sin.neg(), sin), -1).expandDims(1).toType(type, false)
+            Functional.cast(NDArrays.concat(new NDList(cos, cos), -1).expandDims(1), type),
+            Functional.cast(NDArrays.concat(new NDList(sin.neg(), sin), -1).expandDims(1), type)
         };
     }
 
