@@ -21,7 +21,9 @@ import java.io.UncheckedIOException;
  * Stateless layers, each one fused engine kernel forward and one backward (PyTorch's {@code
  * torch.nn.functional} through DJL's {@code NDArrayEx}) rather than a chain of elementwise ops: a
  * training step launches fewer kernels and keeps fewer temporaries for autograd. Same values as the
- * textbook formulas, to float rounding.
+ * textbook formulas, to float rounding. Also the type helpers bfloat16 needs with DJL 0.32 ({@link
+ * #dataType}, {@link #cast}, {@link #softmax}): its PyTorch binding can neither name bfloat16 nor
+ * cast with autograd.
  */
 public final class Functional {
     private Functional() {}

@@ -130,6 +130,44 @@ class MixedPrecisionTest {
     }
 
     @Test
+    void bf16LayerNormIsAsAccurateAsBf16Rounding() {
+        // Activations far from zero mean (offset 8) are where a LayerNorm whose statistics were
+        // accumulated in bfloat16 would lose digits. The engine's CPU kernel accumulates in
+        // float32:
+        // on the same (bfloat16) inputs its error is that of rounding the float32 result, so the
+        // trunk needs no float32 LayerNorm of its own.
+        try (NDManager m = NDManager.newBaseManager(Devices.forTask(null), Devices.ENGINE)) {
+            m.getEngine().setRandomSeed(5);
+            DataType bf16 = DataType.BFLOAT16;
+            NDArray x = Functional.cast(m.randomNormal(new Shape(16, 256)).add(8f), bf16);
+            NDArray w =
+                    Functional.cast(
+                            m.randomNormal(1f, 0.1f, new Shape(256), DataType.FLOAT32), bf16);
+            NDArray b =
+                    Functional.cast(
+                            m.randomNormal(0f, 0.1f, new Shape(256), DataType.FLOAT32), bf16);
+            NDArray exact =
+                    Functional.layerNorm(
+                            x.toType(DataType.FLOAT32, false),
+                            w.toType(DataType.FLOAT32, false),
+                            b.toType(DataType.FLOAT32, false),
+                            1e-12);
+            float[] rounded =
+                    Functional.cast(exact, bf16).toType(DataType.FLOAT32, false).toFloatArray();
+            float[] half =
+                    Functional.layerNorm(x, w, b, 1e-12)
+                            .toType(DataType.FLOAT32, false)
+                            .toFloatArray();
+            double roundingError = relativeError(rounded, exact.toFloatArray());
+            double error = relativeError(half, exact.toFloatArray());
+            System.out.printf(
+                    "bf16 layer_norm relative error %.2e (rounding the fp32 result alone %.2e)%n",
+                    error, roundingError);
+            assertTrue(error < 2 * roundingError, error + " vs " + roundingError);
+        }
+    }
+
+    @Test
     void bf16TrainingOfBertFollowsFp32() {
         checkTraining(BERT);
     }
