@@ -63,6 +63,18 @@ public final class Functional {
     }
 
     /**
+     * A float32 scalar whose memory the engine owns, on {@code like}'s manager and device: the
+     * factor to use where autograd keeps it for the backward pass (the gradient of {@code x·s} is
+     * {@code g·s}). {@code NDArray.mul(Number)} will not do there: DJL wraps the number in an array
+     * over a Java direct buffer and closes it when the call returns, so once the buffer is
+     * collected the backward pass reads freed memory (NaN gradients, now and then). Against a
+     * bfloat16 array a float32 scalar keeps the array's type.
+     */
+    public static NDArray scalar(NDArray like, float value) {
+        return like.getManager().full(new Shape(), value, DataType.FLOAT32);
+    }
+
+    /**
      * Softmax over {@code axis}. bfloat16 input is computed in float32 and cast back, as Hugging
      * Face's eager attention does (DJL's softmax cannot name bfloat16 either).
      */

@@ -390,14 +390,16 @@ public final class Transformer {
         NDArray weight =
                 NDArrays.concat(
                         new NDList(
-                                parameters.get(n + "query.weight").mul(scale),
+                                parameters.get(n + "query.weight").mul(Functional.scalar(x, scale)),
                                 parameters.get(n + "key.weight"),
                                 parameters.get(n + "value.weight")));
         NDArray bias =
                 config.bias()
                         ? NDArrays.concat(
                                 new NDList(
-                                        parameters.get(n + "query.bias").mul(scale),
+                                        parameters
+                                                .get(n + "query.bias")
+                                                .mul(Functional.scalar(x, scale)),
                                         parameters.get(n + "key.bias"),
                                         parameters.get(n + "value.bias")))
                         : null;
@@ -438,7 +440,8 @@ public final class Transformer {
             // (as Hugging Face's LlamaRMSNorm).
             DataType type = Functional.dataType(x);
             NDArray h = Functional.cast(x, DataType.FLOAT32);
-            NDArray inverseRms = h.square().mean(new int[] {-1}, true).add(eps).pow(-0.5f);
+            NDArray inverseRms =
+                    h.square().mean(new int[] {-1}, true).add(eps).pow(Functional.scalar(h, -0.5f));
             return Functional.cast(h.mul(inverseRms), type).mul(w);
         }
         return Functional.layerNorm(x, w, parameters.get(name + ".bias"), config.normEps());
