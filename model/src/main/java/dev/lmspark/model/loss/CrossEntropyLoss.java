@@ -21,8 +21,12 @@ public final class CrossEntropyLoss {
         this.reduction = reduction;
     }
 
-    /** The loss; a scalar unless the reduction is {@link Reduction#NONE}. */
+    /**
+     * The loss; a scalar unless the reduction is {@link Reduction#NONE}. Half-precision logits are
+     * cast to float32 first: the loss is float32.
+     */
     public NDArray compute(NDArray logits, NDArray labels) {
+        logits = TokenLoss.inFloat32(logits);
         NDArray counted = TokenLoss.counted(labels, ignoreIndex, logits.getDataType());
         // log-softmax is one fused kernel forward and one backward (a log-sum-exp spelled out in
         // elementwise ops makes several passes over the B×T×V logits each way).

@@ -90,9 +90,11 @@ public final class SmileLoss {
 
     /**
      * The loss with the random variant's draws given: {@code sampled} holds {@code B×T×sampleNum}
-     * ids in row-major order (ignored by the other variants).
+     * ids in row-major order (ignored by the other variants). Half-precision logits are cast to
+     * float32 first: the loss is float32.
      */
     public NDArray compute(NDArray logits, NDArray labels, long[] sampled) {
+        logits = TokenLoss.inFloat32(logits);
         long[] shape = logits.getShape().getShape();
         int b = (int) shape[0];
         int t = (int) shape[1];

@@ -3,6 +3,7 @@ package dev.lmspark.model.loss;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.types.DataType;
+import dev.lmspark.model.nn.Functional;
 
 /**
  * Shared pieces of the token losses: the ignore mask, the label logits (a gather, never a one-hot
@@ -10,6 +11,17 @@ import ai.djl.ndarray.types.DataType;
  */
 final class TokenLoss {
     private TokenLoss() {}
+
+    /**
+     * Half-precision logits cast to float32 (a differentiable cast), others as they are: the
+     * log-softmax over a vocabulary needs float32's mantissa.
+     */
+    static NDArray inFloat32(NDArray logits) {
+        DataType type = Functional.dataType(logits);
+        return type == DataType.BFLOAT16 || type == DataType.FLOAT16
+                ? Functional.cast(logits, DataType.FLOAT32)
+                : logits;
+    }
 
     /** 1 where the label counts, 0 where it is {@code ignoreIndex}; the logits' float type. */
     static NDArray counted(NDArray labels, int ignoreIndex, DataType type) {

@@ -18,9 +18,9 @@ import java.util.SplittableRandom;
  *
  * <p>Letters: B batch, T time, H hidden, A heads, D = H/A head size, I intermediate, V vocabulary.
  * The attention mask {@code (B, T)} is 1 at real tokens and 0 at padding; padded keys get no weight
- * (a score of -inf before the softmax), whichever side the padding is on, so the hidden states of
- * real tokens do not depend on how much padding follows. Position ids {@code (B, T)} may be given
- * (left-padded rows count from their first real token); by default they are 0…T−1.
+ * (the most negative finite score before the softmax), whichever side the padding is on, so the
+ * hidden states of real tokens do not depend on how much padding follows. Position ids {@code (B,
+ * T)} may be given (left-padded rows count from their first real token); by default they are 0…T−1.
  *
  * <p>Parameter names: {@code embeddings.word}, {@code embeddings.position} (learned positions),
  * {@code embeddings.token_type}, {@code embeddings.norm.*} (post-LN models), then per layer i
@@ -146,56 +146,19 @@ public final class Transformer {
         NDManager m = embeddings.getManager();
         int b = (int) idsShape.get(0);
         int t = (int) idsShape.get(1);
-        NDArray x = embeddings;
-        if (config.positions().equals("learned")) {
-            NDArray table = parameters.get("embeddings.position");
-            // Default positions 0…T−1 are the table's first T rows, broadcast over the batch.
-            x =
-                    x.add(
-                            positionIds == null
-                                    ? table.get(new NDIndex(":{}", t))
-                                    : Functional.embedding(table, positionIds));
-        }
-        if (config.typeVocabSize() > 0) {
-            NDArray table = parameters.get("embeddings.token_type");
-            x = x.add(typeIds == null ? table.get(0) : Functional.embedding(table, typeIds));
-        }
-        if (!config.preNorm()) {
-            x = norm(x, "embeddings.norm");
-        }
-        x = dropout(x, dropout);
-        NDArray bias = attentionBias(m, attentionMask, b, t, x.getDataType());
+        NDArray x = dropout(embed(embeddings, t, typeIds, positionIds), dropout);
+        DataType type = Functional.dataType(x);
+        NDArray bias = attentionBias(m, attentionMask, b, 0, t, type);
         NDArray[] rope = null;
         if (config.positions().equals("rotary")) {
             rope =
                     rotary(
                             positionIds != null
                                     ? positionIds
-                                    : m.arange(t).toType(DataType.INT64, false).expandDims(0));
+                                    : m.arange(t).toType(DataType.INT64, false).expandDims(0),
+                            type);
         }
-        for (int i = 0; i < config.numLayers(); i++) {
-            String p = "layers." + i + ".";
-            if (config.preNorm()) {
-                x =
-                        x.add(
-                                dropout(
-                                        attention(
-                                                norm(x, p + "attention_norm"),
-                                                p,
-                                                bias,
-                                                rope,
-                                                dropout),
-                                        dropout));
-                x = x.add(dropout(mlp(norm(x, p + "mlp_norm"), p), dropout));
-            } else {
-                x =
-                        norm(
-                                x.add(dropout(attention(x, p, bias, rope, dropout), dropout)),
-                                p + "attention_norm");
-                x = norm(x.add(dropout(mlp(x, p), dropout)), p + "mlp_norm");
-            }
-        }
-        return config.preNorm() ? norm(x, "final_norm") : x;
+        return layers(x, bias, rope, dropout, null);
     }
 
     /**
@@ -277,98 +240,117 @@ public final class Transformer {
             positionIds = m.arange(past, past + t).toType(DataType.INT64, false).expandDims(0);
             positionIds = positionIds.repeat(0, b);
         }
-        NDArray x = parameters.get("embeddings.word").get(ids.toType(DataType.INT64, false));
-        if (config.positions().equals("learned")) {
-            x =
-                    x.add(
-                            parameters
-                                    .get("embeddings.position")
-                                    .get(positionIds.toType(DataType.INT64, false)));
-        }
-        if (config.typeVocabSize() > 0) {
-            x = x.add(parameters.get("embeddings.token_type").get(0));
-        }
-        if (!config.preNorm()) {
-            x = norm(x, "embeddings.norm");
-        }
+        NDArray x =
+                embed(
+                        Functional.embedding(parameters.get("embeddings.word"), ids),
+                        t,
+                        null,
+                        positionIds);
         NDArray real =
                 attentionMask == null
-                        ? m.ones(new Shape(b, t), x.getDataType())
-                        : attentionMask.toType(x.getDataType(), true);
+                        ? m.ones(new Shape(b, t))
+                        : attentionMask.toType(DataType.FLOAT32, true);
         cache.seen = KvCache.append(cache.seen, real, 1);
-        // New position i (absolute past + i) may see key j when j is real and j ≤ past + i.
-        NDArray visible =
-                m.arange(past + t)
-                        .expandDims(0)
-                        .lte(m.arange(past, past + t).expandDims(1))
-                        .toType(x.getDataType(), false)
-                        .reshape(1, 1, t, past + t);
-        NDArray bias =
-                cache.seen.reshape(b, 1, 1, past + t).mul(visible).sub(1).mul(Float.MAX_VALUE);
-        NDArray[] rope = config.positions().equals("rotary") ? rotary(positionIds) : null;
-        for (int i = 0; i < config.numLayers(); i++) {
-            String p = "layers." + i + ".";
-            if (config.preNorm()) {
-                x = x.add(cachedAttention(norm(x, p + "attention_norm"), i, bias, rope, cache));
-                x = x.add(mlp(norm(x, p + "mlp_norm"), p));
-            } else {
-                x = norm(x.add(cachedAttention(x, i, bias, rope, cache)), p + "attention_norm");
-                x = norm(x.add(mlp(x, p)), p + "mlp_norm");
-            }
-        }
+        DataType type = Functional.dataType(x);
+        NDArray bias = attentionBias(m, cache.seen, b, past, t, type);
+        NDArray[] rope = config.positions().equals("rotary") ? rotary(positionIds, type) : null;
+        x = layers(x, bias, rope, null, cache);
         cache.length += t;
-        return config.preNorm() ? norm(x, "final_norm") : x;
-    }
-
-    /** {@link #attention} over the cached keys and values of layer {@code i} plus the new ones. */
-    private NDArray cachedAttention(NDArray x, int i, NDArray bias, NDArray[] rope, KvCache cache) {
-        String p = "layers." + i + ".";
-        long b = x.getShape().get(0);
-        long t = x.getShape().get(1);
-        int a = config.numHeads();
-        int d = config.headSize();
-        NDArray q = heads(linear(x, p + "attention.query"), b, t, a, d);
-        NDArray k = heads(linear(x, p + "attention.key"), b, t, a, d);
-        NDArray v = heads(linear(x, p + "attention.value"), b, t, a, d);
-        if (rope != null) {
-            q = applyRotary(q, rope);
-            k = applyRotary(k, rope);
-        }
-        cache.keys[i] = KvCache.append(cache.keys[i], k, 2);
-        cache.values[i] = KvCache.append(cache.values[i], v, 2);
-        NDArray scores =
-                q.matMul(cache.keys[i].transpose(0, 1, 3, 2)).div((float) Math.sqrt(d)).add(bias);
-        NDArray context =
-                scores.softmax(-1)
-                        .matMul(cache.values[i])
-                        .transpose(0, 2, 1, 3)
-                        .reshape(b, t, (long) a * d);
-        return linear(context, p + "attention.output");
+        return x;
     }
 
     /**
-     * 0 where attention may look, the most negative float where it may not (as Hugging Face does):
-     * {@code (B, 1, 1|T, T)}; null when every position may see every other.
+     * Word embeddings {@code (B, T, H)} plus learned positions and token types, normalized in a
+     * post-LN model.
      */
-    private NDArray attentionBias(NDManager m, NDArray attentionMask, int b, int t, DataType type) {
-        NDArray allowed = null;
-        if (attentionMask != null) {
-            allowed = attentionMask.toType(type, false).reshape(b, 1, 1, t);
+    private NDArray embed(NDArray x, int t, NDArray typeIds, NDArray positionIds) {
+        if (config.positions().equals("learned")) {
+            NDArray table = parameters.get("embeddings.position");
+            // Default positions 0…T−1 are the table's first T rows, broadcast over the batch.
+            x =
+                    x.add(
+                            positionIds == null
+                                    ? table.get(new NDIndex(":{}", t))
+                                    : Functional.embedding(table, positionIds));
         }
-        if (config.causal()) {
-            NDArray past =
-                    m.arange(t)
-                            .expandDims(0)
-                            .lte(m.arange(t).expandDims(1))
-                            .toType(type, false)
-                            .reshape(1, 1, t, t);
-            allowed = allowed == null ? past : allowed.mul(past);
+        if (config.typeVocabSize() > 0) {
+            NDArray table = parameters.get("embeddings.token_type");
+            x = x.add(typeIds == null ? table.get(0) : Functional.embedding(table, typeIds));
         }
-        return allowed == null ? null : allowed.sub(1).mul(Float.MAX_VALUE);
+        return config.preNorm() ? x : norm(x, "embeddings.norm");
     }
 
+    /** The layers and the final norm; {@code cache} null outside incremental decoding. */
+    private NDArray layers(
+            NDArray x, NDArray bias, NDArray[] rope, SplittableRandom dropout, KvCache cache) {
+        for (int i = 0; i < config.numLayers(); i++) {
+            String p = "layers." + i + ".";
+            if (config.preNorm()) {
+                NDArray attended =
+                        attention(norm(x, p + "attention_norm"), i, bias, rope, dropout, cache);
+                x = x.add(dropout(attended, dropout));
+                x = x.add(dropout(mlp(norm(x, p + "mlp_norm"), p), dropout));
+            } else {
+                NDArray attended = attention(x, i, bias, rope, dropout, cache);
+                x = norm(x.add(dropout(attended, dropout)), p + "attention_norm");
+                x = norm(x.add(dropout(mlp(x, p), dropout)), p + "mlp_norm");
+            }
+        }
+        return config.preNorm() ? norm(x, "final_norm") : x;
+    }
+
+    /**
+     * 0 where a query may look, the most negative finite value of {@code type} where it may not
+     * (Hugging Face's {@code torch.finfo(dtype).min}: -inf would make a fully masked row's softmax
+     * NaN, and {@code Float.MAX_VALUE} overflows to inf in bfloat16): {@code (B, 1, 1|T, S)} for
+     * {@code T} queries at positions {@code past…past+T−1} and {@code S = past + T} keys; null when
+     * every query may see every key. float32 whatever {@code type} (the scores' type): it is added
+     * to the scores in place, which keeps their type.
+     *
+     * @param keyMask {@code (B, S)}, 1 real / 0 padding; null = all real
+     */
+    private NDArray attentionBias(
+            NDManager m, NDArray keyMask, int b, int past, int t, DataType type) {
+        int s = past + t;
+        NDArray allowed = null;
+        if (keyMask != null) {
+            allowed = keyMask.toType(DataType.FLOAT32, false).reshape(b, 1, 1, s);
+        }
+        if (config.causal()) {
+            // Query i (absolute past + i) may see key j when j ≤ past + i.
+            NDArray visible =
+                    m.arange(s)
+                            .expandDims(0)
+                            .lte(m.arange(past, s).expandDims(1))
+                            .toType(DataType.FLOAT32, false)
+                            .reshape(1, 1, t, s);
+            allowed = allowed == null ? visible : allowed.mul(visible);
+        }
+        return allowed == null ? null : allowed.sub(1).mul(largestFinite(type));
+    }
+
+    /** The largest finite value of a floating-point type ({@code torch.finfo(type).max}). */
+    static float largestFinite(DataType type) {
+        return switch (type) {
+            case FLOAT32, FLOAT64 -> Float.MAX_VALUE;
+            case BFLOAT16 -> 3.3895314e38f; // (2 − 2⁻⁷)·2¹²⁷, exact in float32
+            case FLOAT16 -> 65504f;
+            default -> throw new IllegalArgumentException("not a floating-point type: " + type);
+        };
+    }
+
+    /**
+     * Multi-head attention of layer {@code i}. With a {@code cache}, the new keys and values are
+     * appended to the layer's cached ones and the queries attend to all of them.
+     */
     private NDArray attention(
-            NDArray x, String p, NDArray bias, NDArray[] rope, SplittableRandom dropout) {
+            NDArray x,
+            int i,
+            NDArray bias,
+            NDArray[] rope,
+            SplittableRandom dropout,
+            KvCache cache) {
+        String p = "layers." + i + ".";
         long b = x.getShape().get(0);
         long t = x.getShape().get(1);
         int a = config.numHeads();
@@ -381,11 +363,17 @@ public final class Transformer {
             q = applyRotary(q, rope);
             k = applyRotary(k, rope);
         }
+        if (cache != null) {
+            cache.keys[i] = KvCache.append(cache.keys[i], k, 2);
+            cache.values[i] = KvCache.append(cache.values[i], v, 2);
+            k = cache.keys[i];
+            v = cache.values[i];
+        }
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
         if (bias != null) {
             scores.addi(bias); // in place: the product's backward does not need its output
         }
-        NDArray probs = dropout(scores.softmax(-1), dropout);
+        NDArray probs = dropout(Functional.softmax(scores, -1), dropout);
         NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) a * d);
         return linear(context, p + "attention.output");
     }
@@ -402,14 +390,16 @@ public final class Transformer {
         NDArray weight =
                 NDArrays.concat(
                         new NDList(
-                                parameters.get(n + "query.weight").mul(scale),
+                                parameters.get(n + "query.weight").mul(Functional.scalar(x, scale)),
                                 parameters.get(n + "key.weight"),
                                 parameters.get(n + "value.weight")));
         NDArray bias =
                 config.bias()
                         ? NDArrays.concat(
                                 new NDList(
-                                        parameters.get(n + "query.bias").mul(scale),
+                                        parameters
+                                                .get(n + "query.bias")
+                                                .mul(Functional.scalar(x, scale)),
                                         parameters.get(n + "key.bias"),
                                         parameters.get(n + "value.bias")))
                         : null;
@@ -446,9 +436,13 @@ public final class Transformer {
         if (config.norm().equals("rmsnorm")) {
             float eps = (float) config.normEps();
             // x · rsqrt(mean(x²) + eps): a multiply by a (B, T, 1) factor, cheaper than a divide
-            // forward and backward.
-            NDArray inverseRms = x.square().mean(new int[] {-1}, true).add(eps).pow(-0.5f);
-            return x.mul(inverseRms).mul(w);
+            // forward and backward. In float32 whatever x's type, then cast back before the weight
+            // (as Hugging Face's LlamaRMSNorm).
+            DataType type = Functional.dataType(x);
+            NDArray h = Functional.cast(x, DataType.FLOAT32);
+            NDArray inverseRms =
+                    h.square().mean(new int[] {-1}, true).add(eps).pow(Functional.scalar(h, -0.5f));
+            return Functional.cast(h.mul(inverseRms), type).mul(w);
         }
         return Functional.layerNorm(x, w, parameters.get(name + ".bias"), config.normEps());
     }
@@ -456,8 +450,10 @@ public final class Transformer {
     /**
      * cos and signed sin tables {@code (B, 1, T, D)} in Hugging Face's rotate_half layout: the
      * second is {@code [−sin | sin]} over the two halves, the sign of rotate_half folded in.
+     * Computed in float32, then cast to the activations' {@code type} (as Hugging Face does), so
+     * they do not promote bfloat16 queries and keys to float32.
      */
-    private NDArray[] rotary(NDArray positionIds) {
+    private NDArray[] rotary(NDArray positionIds, DataType type) {
         NDManager m = positionIds.getManager();
         int d = config.headSize();
         float[] inv = new float[d / 2];
@@ -469,8 +465,8 @@ public final class Transformer {
         NDArray cos = freqs.cos();
         NDArray sin = freqs.sin();
         return new NDArray[] {
-            NDArrays.concat(new NDList(cos, cos), -1).expandDims(1),
-            NDArrays.concat(new NDList(sin.neg(), sin), -1).expandDims(1)
+            Functional.cast(NDArrays.concat(new NDList(cos, cos), -1).expandDims(1), type),
+            Functional.cast(NDArrays.concat(new NDList(sin.neg(), sin), -1).expandDims(1), type)
         };
     }
 

@@ -33,6 +33,16 @@ public final class AdamW implements AutoCloseable {
         NDArray m;
         NDArray v;
         long step;
+        // step as a scalar array for stateDict(), made on demand, dropped when the step moves on.
+        NDArray stepArray;
+
+        void close() {
+            for (NDArray a : new NDArray[] {m, v, stepArray}) {
+                if (a != null) {
+                    a.close();
+                }
+            }
+        }
     }
 
     /**
@@ -91,6 +101,10 @@ public final class AdamW implements AutoCloseable {
                             return n;
                         });
         s.step++;
+        if (s.stepArray != null) {
+            s.stepArray.close();
+            s.stepArray = null;
+        }
         boolean decay = decays.test(name) && weightDecay != 0;
         if (weight instanceof PtNDArray w
                 && grad instanceof PtNDArray g
@@ -159,27 +173,37 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
-     * The state by name: {@code <name>.exp_avg}, {@code <name>.exp_avg_sq}, {@code <name>.step}.
+     * The state by name: {@code <name>.exp_avg}, {@code <name>.exp_avg_sq}, {@code <name>.step} (an
+     * int64 scalar). The arrays are the optimizer's own, valid until its next update or close: read
+     * or write them, do not close them. Calling this repeatedly allocates nothing new until a step
+     * has been taken (then one scalar per parameter replaces the previous one).
      */
     public Map<String, NDArray> stateDict() {
         Map<String, NDArray> out = new LinkedHashMap<>();
         states.forEach(
                 (name, s) -> {
+                    if (s.stepArray == null) {
+                        s.stepArray = manager.create(s.step);
+                        NDScope.unregister(s.stepArray);
+                    }
                     out.put(name + ".exp_avg", s.m);
                     out.put(name + ".exp_avg_sq", s.v);
-                    out.put(name + ".step", manager.create(s.step));
+                    out.put(name + ".step", s.stepArray);
                 });
         return out;
     }
 
-    /** Restores what {@link #stateDict()} gave (copied onto this optimizer's manager). */
+    /**
+     * Restores what {@link #stateDict()} gave (copied onto this optimizer's manager); the state
+     * held before is freed.
+     */
     public void loadStateDict(Map<String, NDArray> dict) {
-        states.clear();
+        Map<String, State> loaded = new LinkedHashMap<>();
         dict.forEach(
                 (key, value) -> {
                     int dot = key.lastIndexOf('.');
                     String name = key.substring(0, dot);
-                    State s = states.computeIfAbsent(name, k -> new State());
+                    State s = loaded.computeIfAbsent(name, k -> new State());
                     switch (key.substring(dot + 1)) {
                         case "exp_avg" -> s.m = value.duplicate();
                         case "exp_avg_sq" -> s.v = value.duplicate();
@@ -189,12 +213,17 @@ public final class AdamW implements AutoCloseable {
                                         "unknown optimizer state entry " + key);
                     }
                 });
-        states.values()
+        loaded.values()
                 .forEach(
                         s -> {
                             s.m.attach(manager);
                             s.v.attach(manager);
+                            NDScope.unregister(s.m, s.v);
                         });
+        // Copied before the old state is closed: dict may be this optimizer's own stateDict().
+        states.values().forEach(State::close);
+        states.clear();
+        states.putAll(loaded);
     }
 
     @Override

@@ -86,6 +86,32 @@ class AdamWFixtureTest {
     }
 
     @Test
+    void savingTheStateRepeatedlyAllocatesNothingNew() {
+        try (NDManager m = NDManager.newBaseManager(Devices.forTask(null), Devices.ENGINE)) {
+            NDArray weight = m.ones(new Shape(3, 4));
+            NDArray grad = m.ones(new Shape(3, 4));
+            try (AdamW adam = AdamW.withDefaults(m, 0.01f)) {
+                adam.update("w", weight, grad, 1e-3f);
+                assertEquals(1, adam.stateDict().get("w.step").getLong());
+                // m counts its sub-managers' arrays: the optimizer's state included.
+                int held = m.getManagedArrays().size();
+                for (int i = 0; i < 5; i++) {
+                    adam.stateDict();
+                }
+                assertEquals(held, m.getManagedArrays().size());
+                adam.update("w", weight, grad, 1e-3f);
+                assertEquals(2, adam.stateDict().get("w.step").getLong());
+                assertEquals(held, m.getManagedArrays().size());
+                // Loading (even its own state) replaces the old arrays, it does not add to them.
+                adam.loadStateDict(adam.stateDict());
+                adam.stateDict();
+                assertEquals(held, m.getManagedArrays().size());
+                assertEquals(2, adam.stateDict().get("w.step").getLong());
+            }
+        }
+    }
+
+    @Test
     void schedulesWarmUpThenDecay() {
         var linear = new LearningRateSchedule(LearningRateSchedule.Kind.LINEAR, 1.0, 10, 110);
         assertEquals(0.0, linear.at(0));
