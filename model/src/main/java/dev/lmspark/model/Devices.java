@@ -21,24 +21,6 @@ public final class Devices {
     }
 
     /**
-     * Null when this process's CPU matrix products are bit-reproducible from run to run, else a
-     * one-line warning naming the fix. libtorch's bundled MKL sums a product in an order that
-     * depends on how its operands happen to be aligned in memory unless {@code MKL_CBWR} is set
-     * before the engine loads; then two runs of the same training on the same data and seed drift
-     * apart after a few dozen steps. {@code deploy/bin/lmspark} sets it for the driver and the
-     * executors.
-     */
-    public static String reproducibilityWarning() {
-        String mode = System.getenv("MKL_CBWR");
-        if (mode != null && !mode.isBlank()) {
-            return null;
-        }
-        return "MKL_CBWR is not set, so CPU training is not bit-reproducible from run to run;"
-                + " set MKL_CBWR=AUTO,STRICT in the environment of the driver and the executors"
-                + " (spark.executorEnv.MKL_CBWR), as deploy/bin/lmspark does";
-    }
-
-    /**
      * The device for a task.
      *
      * @param gpuAddress a GPU index as a string (from Spark's task resources), or null for "any"

@@ -205,10 +205,14 @@ public final class BertForPretraining {
             Reduction reduction,
             SplittableRandom dropout) {
         NDArray hidden = hidden(in, dropout);
-        NDArray total = mlmLoss(hidden, mlmLabels, ignoreIndex, reduction).mul(mlmWeight);
+        // Engine-owned factors: autograd keeps them for the backward pass (see Functional.scalar).
+        NDArray mlm = mlmLoss(hidden, mlmLabels, ignoreIndex, reduction);
+        NDArray total = mlm.mul(Functional.scalar(mlm, mlmWeight));
         return nspLabels == null
                 ? total
-                : total.add(nspLoss(hidden, nspLabels, reduction).mul(nspWeight));
+                : total.add(
+                        nspLoss(hidden, nspLabels, reduction)
+                                .mul(Functional.scalar(mlm, nspWeight)));
     }
 
     /**
