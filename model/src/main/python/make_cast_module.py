@@ -1,4 +1,4 @@
-"""Writes the TorchScript module behind dev.lmspark.model.nn.Functional.toType.
+"""Writes the TorchScript module behind dev.lmspark.model.nn.Functional.cast.
 
 DJL 0.32's PyTorch binding names dtypes by the ordinal of DJL's DataType and its native table stops
 at complex64: asking it for bfloat16 aborts the JVM. A scripted module casts instead (a tensor of the target
