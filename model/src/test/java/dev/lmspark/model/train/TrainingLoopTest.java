@@ -158,9 +158,7 @@ class TrainingLoopTest {
         Arrays.fill(mask, 0);
         Arrays.fill(labels, -100);
         for (int r = 0; r < B; r++) {
-            int[] seq =
-                    sequences.get(
-                            (int) Math.floorMod(Seeds.mix(seed, 3, step, r), sequences.size()));
+            int[] seq = sequences.get(Math.floorMod(Seeds.mix(seed, 3, step, r), sequences.size()));
             boolean[] special = new boolean[seq.length];
             for (int i = 0; i < seq.length; i++) {
                 special[i] = tokenizer.isSpecial(seq[i]);
