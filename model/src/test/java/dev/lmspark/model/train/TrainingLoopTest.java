@@ -194,6 +194,7 @@ class TrainingLoopTest {
         Run first = train(steps, 7);
         double start = first.meanLoss(0, 30);
         double end = first.meanLoss(steps - 30, steps);
+        System.out.println("loss over 150 steps " + start + " -> " + end);
         assertTrue(end < start - 0.8, "loss " + start + " -> " + end + " (nats)");
         for (float loss : first.losses()) {
             assertTrue(Float.isFinite(loss), "a step's loss is " + loss);
@@ -223,7 +224,13 @@ class TrainingLoopTest {
         for (int s = 49; s < steps; s += 50) {
             series.append(" ").append(s + 1).append(":").append(run.residentKb()[s] / 1024);
         }
-        System.out.println("resident MB after step" + series);
+        System.out.println(
+                "resident MB after step"
+                        + series
+                        + "; loss "
+                        + run.meanLoss(0, 50)
+                        + " -> "
+                        + run.meanLoss(steps - 50, steps));
         assertTrue(
                 at500 < at50 * 1.05,
                 "resident size grew from " + at50 + " kB to " + at500 + " kB:" + series);
