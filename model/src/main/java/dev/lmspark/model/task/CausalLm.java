@@ -13,6 +13,7 @@ import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 /**
  * A causal language model: a causal trunk and an output head over the vocabulary. For the Llama
@@ -96,7 +97,16 @@ public final class CausalLm {
 
     /** Logits {@code (B, T, V)} in inference mode. */
     public NDArray forward(NDArray ids, NDArray attentionMask, NDArray positionIds) {
-        return logits(trunk.forward(ids, attentionMask, null, positionIds, null));
+        return forward(ids, attentionMask, positionIds, null);
+    }
+
+    /**
+     * Logits {@code (B, T, V)}; in training mode the trunk's dropout draws from {@code dropout}
+     * (seed it from (seed, step) for a reproducible run), null for inference mode.
+     */
+    public NDArray forward(
+            NDArray ids, NDArray attentionMask, NDArray positionIds, SplittableRandom dropout) {
+        return logits(trunk.forward(ids, attentionMask, null, positionIds, dropout));
     }
 
     /**

@@ -1,6 +1,8 @@
 package dev.lmspark.model.task;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,8 +15,10 @@ import dev.lmspark.model.Devices;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.nn.Transformer;
 import java.io.InputStream;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -116,6 +120,24 @@ class CausalLmTest {
                     IllegalArgumentException.class,
                     () -> CausalLm.initialize(ModelConfig.preset("bert-tiny"), m, 1),
                     "a bidirectional trunk is refused");
+        }
+    }
+
+    @Test
+    void trainingModeDropoutIsDrawnFromTheCallersGenerator() {
+        try (NDManager m = NDManager.newBaseManager(Devices.forTask(null), Devices.ENGINE)) {
+            ModelConfig c = ModelConfig.preset("bert-tiny").withVocabSize(50).withCausal(true);
+            CausalLm model = CausalLm.initialize(c, m, 3);
+            NDArray ids = m.create(new long[] {5, 6, 7, 8, 9, 10}, new Shape(1, 6));
+            float[] inference = model.forward(ids, null, null).toFloatArray();
+            float[] noDropout = model.forward(ids, null, null, null).toFloatArray();
+            float[] a = model.forward(ids, null, null, new SplittableRandom(7)).toFloatArray();
+            float[] b = model.forward(ids, null, null, new SplittableRandom(7)).toFloatArray();
+            float[] other = model.forward(ids, null, null, new SplittableRandom(8)).toFloatArray();
+            assertArrayEquals(inference, noDropout);
+            assertArrayEquals(a, b, "the same generator drops the same units");
+            assertFalse(Arrays.equals(a, inference), "dropout 0.1 changes the logits");
+            assertFalse(Arrays.equals(a, other), "another generator drops other units");
         }
     }
 }
