@@ -51,4 +51,16 @@ final class Converters {
             super(Objective::fromCliName);
         }
     }
+
+    /** {@code export --format}: only {@code hf} exists. */
+    static final class ExportFormats implements ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            if (!value.equalsIgnoreCase("hf")) {
+                throw new TypeConversionException(
+                        "unknown export format '" + value + "'; use hf (a Hugging Face folder)");
+            }
+            return "hf";
+        }
+    }
 }

@@ -28,6 +28,7 @@ import picocli.CommandLine.ParameterException;
             PrepareCommand.class,
             InspectCommand.class,
             VerifyCommand.class,
+            ExportCommand.class,
             HelpCommand.class
         })
 public final class Main implements Runnable {

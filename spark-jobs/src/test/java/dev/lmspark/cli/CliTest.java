@@ -22,7 +22,8 @@ class CliTest {
         return CommandLineRun.of(args);
     }
 
-    static final List<String> COMMANDS = List.of("quickstart", "sample-corpus", "train-tokenizer");
+    static final List<String> COMMANDS =
+            List.of("quickstart", "sample-corpus", "train-tokenizer", "export");
 
     @Test
     void helpAndVersion() {
@@ -38,7 +39,7 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"quickstart", "sample-corpus", "train-tokenizer"})
+    @ValueSource(strings = {"quickstart", "sample-corpus", "train-tokenizer", "export"})
     void everyCommandHasHelpWithTheCommonFlags(String command) {
         CommandLineRun help = run(command, "--help");
         assertEquals(0, help.status(), help.err());
