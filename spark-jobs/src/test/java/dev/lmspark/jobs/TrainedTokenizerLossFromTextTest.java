@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code train-tokenizer --type wordpiece} writes from the sample corpus.
  */
 @ExtendWith(SharedSpark.class)
-class LossFromTextTest {
+class TrainedTokenizerLossFromTextTest {
     private static final String A =
             "The old harbour town wakes early, and the fishing boats leave before the sun rises"
                     + " over the grey hills to the east of the river.";
