@@ -1,6 +1,7 @@
 package dev.lmspark.model.loss;
 
 import ai.djl.ndarray.NDArray;
+import java.util.function.UnaryOperator;
 
 /**
  * Cross-entropy of logits {@code (B, T, V)} against labels {@code (B, T)}; positions labelled
@@ -35,5 +36,21 @@ public final class CrossEntropyLoss {
                         .neg()
                         .mul(counted);
         return reduction.apply(perToken, counted);
+    }
+
+    /**
+     * The loss of {@code head}'s logits over hidden states {@code (B, T, H)}, with the head (the
+     * vocabulary projection) applied only at labelled positions, as Google BERT does: the same
+     * value as {@code compute(head(hidden), labels)}, for a fraction of the work when few positions
+     * are labelled. With {@link Reduction#NONE} (a per-position result) the head runs everywhere.
+     */
+    public NDArray computeAtLabelled(NDArray hidden, NDArray labels, UnaryOperator<NDArray> head) {
+        if (reduction == Reduction.NONE) {
+            return compute(head.apply(hidden), labels);
+        }
+        NDArray flatLabels = labels.reshape(-1);
+        NDArray positions = flatLabels.neq(ignoreIndex).nonzero().reshape(-1);
+        NDArray picked = hidden.reshape(-1, hidden.getShape().get(2)).get(positions);
+        return compute(head.apply(picked).expandDims(0), flatLabels.get(positions).expandDims(0));
     }
 }

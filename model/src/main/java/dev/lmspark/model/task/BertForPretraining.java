@@ -153,17 +153,8 @@ public final class BertForPretraining {
     }
 
     NDArray mlmLoss(NDArray hidden, NDArray mlmLabels, int ignoreIndex, Reduction reduction) {
-        NDArray flatLabels = mlmLabels.reshape(-1);
-        NDArray positions = flatLabels.neq(ignoreIndex).nonzero().reshape(-1);
-        if (reduction == Reduction.NONE) {
-            return new CrossEntropyLoss(ignoreIndex, reduction)
-                    .compute(mlmScores(hidden), mlmLabels);
-        }
-        long h = hidden.getShape().get(2);
-        NDArray picked = hidden.reshape(-1, h).get(positions);
-        NDArray scores = mlmScores(picked).expandDims(0);
-        NDArray labels = flatLabels.get(positions).expandDims(0);
-        return new CrossEntropyLoss(ignoreIndex, reduction).compute(scores, labels);
+        return new CrossEntropyLoss(ignoreIndex, reduction)
+                .computeAtLabelled(hidden, mlmLabels, this::mlmScores);
     }
 
     /** NSP cross-entropy over the batch (labels: 0 = B follows A, 1 = random). */

@@ -145,14 +145,8 @@ public final class MaskedLm {
             int ignoreIndex,
             Reduction reduction,
             SplittableRandom dropout) {
-        NDArray hidden = hidden(ids, attentionMask, positionIds, dropout);
-        CrossEntropyLoss loss = new CrossEntropyLoss(ignoreIndex, reduction);
-        if (reduction == Reduction.NONE) {
-            return loss.compute(logits(hidden), labels);
-        }
-        NDArray flatLabels = labels.reshape(-1);
-        NDArray positions = flatLabels.neq(ignoreIndex).nonzero().reshape(-1);
-        NDArray picked = hidden.reshape(-1, hidden.getShape().get(2)).get(positions);
-        return loss.compute(logits(picked).expandDims(0), flatLabels.get(positions).expandDims(0));
+        return new CrossEntropyLoss(ignoreIndex, reduction)
+                .computeAtLabelled(
+                        hidden(ids, attentionMask, positionIds, dropout), labels, this::logits);
     }
 }
