@@ -7,6 +7,7 @@ import dev.lmspark.model.nn.Transformer;
 import dev.lmspark.model.task.BertForPretraining;
 import dev.lmspark.model.task.CausalLm;
 import dev.lmspark.model.task.MaskedLm;
+import dev.lmspark.model.train.PretrainingTask;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -99,6 +100,16 @@ public record ModelWeights(ModelConfig config, Map<String, NDArray> parameters) 
     /** A causal LM's weights (the same arrays, not copies). */
     public static ModelWeights of(CausalLm model) {
         return new ModelWeights(model.trunk().config(), model.parameters());
+    }
+
+    /**
+     * The model these weights are, on these arrays: a {@link CausalLm} for a causal config, a
+     * {@link MaskedLm} for {@code rotary-mlm}, else a {@link BertForPretraining}.
+     */
+    public PretrainingTask task() {
+        return config.causal()
+                ? toCausalLm()
+                : isMaskedLm(config) ? toMaskedLm() : toBertForPretraining();
     }
 
     /**

@@ -13,6 +13,11 @@ import dev.lmspark.model.loss.Reduction;
 import dev.lmspark.model.nn.Functional;
 import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
+import dev.lmspark.model.train.PretrainingTask;
+import dev.lmspark.model.train.ShardBatch;
+import dev.lmspark.model.train.TaskLoss;
+import dev.lmspark.model.train.TrainingLoss;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,7 +35,7 @@ import java.util.SplittableRandom;
  * cross-entropy's. Extra parameters: {@code mlm_head.dense.*}, {@code mlm_head.norm.*}, {@code
  * mlm_head.decoder.bias}, {@code pooler.dense.*}, {@code nsp.*}.
  */
-public final class BertForPretraining {
+public final class BertForPretraining implements PretrainingTask {
     private final Transformer trunk;
     private final Map<String, NDArray> heads;
 
@@ -76,7 +81,13 @@ public final class BertForPretraining {
         return trunk;
     }
 
+    @Override
+    public ModelConfig config() {
+        return trunk.config();
+    }
+
     /** Every parameter, trunk then heads. */
+    @Override
     public Map<String, NDArray> parameters() {
         Map<String, NDArray> all = new LinkedHashMap<>(trunk.parameters());
         all.putAll(heads);
@@ -204,6 +215,40 @@ public final class BertForPretraining {
                 : total.add(
                         nspLoss(hidden, nspLabels, reduction)
                                 .mul(Functional.scalar(mlm, nspWeight)));
+    }
+
+    /**
+     * The pretraining loss of prepared rows: the MLM term over predicted tokens (MLE with the
+     * vocabulary projection at predicted positions only, or a SMILE variant over the full scores),
+     * plus the NSP term (cross-entropy over the pairs) when the batch has next-sentence labels;
+     * both weighted 1.
+     */
+    @Override
+    public TaskLoss loss(ShardBatch batch, TrainingLoss loss, long step, SplittableRandom dropout) {
+        NDManager m = trunk.parameters().get("embeddings.word").getManager();
+        NDArray labels = batch.labels(m);
+        NDArray hidden =
+                hidden(
+                        new BertInputs(
+                                batch.inputIds(m),
+                                batch.attentionMask(m),
+                                batch.tokenTypeIds(m),
+                                batch.positionIds(m),
+                                null),
+                        dropout);
+        NDArray mlm =
+                loss.isMle()
+                        ? mlmLoss(hidden, labels, ShardBatch.IGNORE, Reduction.MEAN)
+                        : loss.compute(mlmScores(hidden), labels, step);
+        List<TaskLoss.Term> terms = new ArrayList<>();
+        terms.add(new TaskLoss.Term("mlm", mlm, batch.predicted()));
+        NDArray nspLabels = batch.nextSentenceLabels(m);
+        if (nspLabels == null) {
+            return new TaskLoss(mlm, terms);
+        }
+        NDArray nsp = nspLoss(hidden, nspLabels, Reduction.MEAN);
+        terms.add(new TaskLoss.Term("nsp", nsp, batch.rows()));
+        return new TaskLoss(mlm.add(nsp), terms);
     }
 
     /**

@@ -11,7 +11,12 @@ import dev.lmspark.model.loss.CrossEntropyLoss;
 import dev.lmspark.model.nn.Functional;
 import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
+import dev.lmspark.model.train.PretrainingTask;
+import dev.lmspark.model.train.ShardBatch;
+import dev.lmspark.model.train.TaskLoss;
+import dev.lmspark.model.train.TrainingLoss;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -22,7 +27,7 @@ import java.util.SplittableRandom;
  * dense, GELU, LayerNorm, decoder tied to the word embeddings, bias — on a BERT trunk with a causal
  * mask (seed 000's {@code BertLMHeadModel}). The loss shifts: position t predicts label t+1.
  */
-public final class CausalLm {
+public final class CausalLm implements PretrainingTask {
     private final Transformer trunk;
     private final Map<String, NDArray> head;
 
@@ -73,7 +78,13 @@ public final class CausalLm {
         return trunk;
     }
 
+    @Override
+    public ModelConfig config() {
+        return trunk.config();
+    }
+
     /** Every parameter, trunk then head. */
+    @Override
     public Map<String, NDArray> parameters() {
         Map<String, NDArray> all = new LinkedHashMap<>(trunk.parameters());
         all.putAll(head);
@@ -129,13 +140,47 @@ public final class CausalLm {
 
     /** Mean cross-entropy of next-token prediction: logits at t against labels at t+1. */
     public NDArray loss(NDArray logits, NDArray labels) {
+        return new CrossEntropyLoss().compute(logits, nextTokenLabels(labels));
+    }
+
+    /**
+     * Labels {@code (B, T)} moved one position left, -100 at the last position: what the logits at
+     * each position predict.
+     */
+    public static NDArray nextTokenLabels(NDArray labels) {
         // The labels move left (the last position predicts nothing: ignore index) rather than the
         // logits right: slicing the (B, T, V) logits would cost a zero-filled copy of all of them
         // in the backward pass.
         NDArray last =
                 labels.getManager()
                         .full(new Shape(labels.getShape().get(0), 1), -100, labels.getDataType());
-        NDArray next = NDArrays.concat(new NDList(labels.get(new NDIndex(":, 1:")), last), 1);
-        return new CrossEntropyLoss().compute(logits, next);
+        return NDArrays.concat(new NDList(labels.get(new NDIndex(":, 1:")), last), 1);
+    }
+
+    /**
+     * The next-token loss of prepared rows (labels as the shards hold them, unshifted), mean over
+     * the predicted next tokens, MLE or a SMILE variant.
+     */
+    @Override
+    public TaskLoss loss(ShardBatch batch, TrainingLoss loss, long step, SplittableRandom dropout) {
+        NDManager m = trunk.parameters().get("embeddings.word").getManager();
+        NDArray next = nextTokenLabels(batch.labels(m));
+        NDArray logits =
+                forward(batch.inputIds(m), batch.attentionMask(m), batch.positionIds(m), dropout);
+        NDArray clm = loss.compute(logits, next, step);
+        return new TaskLoss(clm, List.of(new TaskLoss.Term("clm", clm, predictedNext(batch))));
+    }
+
+    /** Labelled positions that have a labelled successor in the same row. */
+    private static long predictedNext(ShardBatch batch) {
+        long n = 0;
+        int t = batch.length();
+        int[] labels = batch.labels();
+        for (int r = 0; r < batch.rows(); r++) {
+            for (int i = 1; i < t; i++) {
+                n += labels[r * t + i] != ShardBatch.IGNORE ? 1 : 0;
+            }
+        }
+        return n;
     }
 }

@@ -9,7 +9,12 @@ import dev.lmspark.model.loss.Reduction;
 import dev.lmspark.model.nn.Functional;
 import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
+import dev.lmspark.model.train.PretrainingTask;
+import dev.lmspark.model.train.ShardBatch;
+import dev.lmspark.model.train.TaskLoss;
+import dev.lmspark.model.train.TrainingLoss;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -30,7 +35,7 @@ import java.util.SplittableRandom;
  * or tanh-GELU, RoPE over the whole head in the {@code rotate_half} layout, and one {@code bias}
  * switch for every linear layer of the trunk (xlm has none on the attention projections).
  */
-public final class MaskedLm {
+public final class MaskedLm implements PretrainingTask {
     private final Transformer trunk;
     private final Map<String, NDArray> head;
 
@@ -77,7 +82,13 @@ public final class MaskedLm {
         return trunk;
     }
 
+    @Override
+    public ModelConfig config() {
+        return trunk.config();
+    }
+
     /** Every parameter, trunk then head (live arrays). */
+    @Override
     public Map<String, NDArray> parameters() {
         Map<String, NDArray> all = new LinkedHashMap<>(trunk.parameters());
         all.putAll(head);
@@ -148,5 +159,24 @@ public final class MaskedLm {
         return new CrossEntropyLoss(ignoreIndex, reduction)
                 .computeAtLabelled(
                         hidden(ids, attentionMask, positionIds, dropout), labels, this::logits);
+    }
+
+    /**
+     * The MLM loss of prepared rows over their predicted tokens: MLE with the vocabulary projection
+     * at predicted positions only, or a SMILE variant over the full logits. Token types are not
+     * used (the rotary trunk has none).
+     */
+    @Override
+    public TaskLoss loss(ShardBatch batch, TrainingLoss loss, long step, SplittableRandom dropout) {
+        NDManager m = trunk.parameters().get("embeddings.word").getManager();
+        NDArray labels = batch.labels(m);
+        NDArray hidden =
+                hidden(batch.inputIds(m), batch.attentionMask(m), batch.positionIds(m), dropout);
+        NDArray mlm =
+                loss.isMle()
+                        ? new CrossEntropyLoss(ShardBatch.IGNORE, Reduction.MEAN)
+                                .computeAtLabelled(hidden, labels, this::logits)
+                        : loss.compute(logits(hidden), labels, step);
+        return new TaskLoss(mlm, List.of(new TaskLoss.Term("mlm", mlm, batch.predicted())));
     }
 }

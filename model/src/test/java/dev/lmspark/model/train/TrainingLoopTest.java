@@ -5,11 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import dev.lmspark.data.collate.Masker;
 import dev.lmspark.data.collate.MaskingConfig;
 import dev.lmspark.data.collate.Segment;
@@ -25,12 +22,8 @@ import dev.lmspark.data.tokenizer.TokenizerType;
 import dev.lmspark.data.tokenizer.TrainedTokenizer;
 import dev.lmspark.model.Devices;
 import dev.lmspark.model.config.ModelConfig;
-import dev.lmspark.model.loss.Reduction;
-import dev.lmspark.model.optim.AdamW;
-import dev.lmspark.model.optim.GradientClipping;
 import dev.lmspark.model.optim.LearningRateSchedule;
 import dev.lmspark.model.task.BertForPretraining;
-import dev.lmspark.model.task.BertInputs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +37,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * MLM training of {@code bert-mini} on the sample corpus as a trainer runs it: a WordPiece
+ * MLM training of {@code bert-mini} on the sample corpus through {@link TrainingStep}: a WordPiece
  * tokenizer trained in-process, masking by the data-prep {@link Masker}, dropout drawn from (seed,
  * step), AdamW with linear warm-up and decay, global-norm clipping. Each step's arrays live in an
  * {@link NDScope}; parameters and optimizer state outlive it.
@@ -104,58 +97,36 @@ class TrainingLoopTest {
                 ModelConfig.preset("bert-mini").withVocabSize(vocab).withMaxPositions(T);
         float[] losses = new float[steps];
         long[] resident = new long[steps];
-        try (NDManager manager = NDManager.newBaseManager(Devices.forTask(null), Devices.ENGINE);
-                AdamW adam = AdamW.withDefaults(manager, 0.01f)) {
+        try (NDManager manager = NDManager.newBaseManager(Devices.forTask(null), Devices.ENGINE)) {
             BertForPretraining model = BertForPretraining.initialize(config, manager, seed);
-            Map<String, NDArray> params = model.parameters();
-            params.values().forEach(p -> p.setRequiresGradient(true));
             LearningRateSchedule lr =
                     new LearningRateSchedule(LearningRateSchedule.Kind.LINEAR, 1e-3, 50, steps);
-            long[] ids = new long[B * T];
-            long[] mask = new long[B * T];
-            long[] labels = new long[B * T];
-            for (int step = 0; step < steps; step++) {
-                batch(masker, seed, step, ids, mask, labels);
-                try (NDScope scope = new NDScope()) {
-                    scope.suppressNotUsedWarning();
-                    NDArray idArray = manager.create(ids, new Shape(B, T));
-                    NDArray maskArray = manager.create(mask, new Shape(B, T));
-                    NDArray labelArray = manager.create(labels, new Shape(B, T));
-                    try (GradientCollector gc = Devices.engine().newGradientCollector()) {
-                        NDArray loss =
-                                model.loss(
-                                        labelArray,
-                                        null,
-                                        BertInputs.of(idArray, maskArray, null),
-                                        1f,
-                                        1f,
-                                        -100,
-                                        Reduction.MEAN,
-                                        Seeds.random(seed, 11, step));
-                        gc.backward(loss);
-                        losses[step] = loss.getFloat();
-                    }
-                    List<NDArray> grads = new ArrayList<>();
-                    params.values().forEach(p -> grads.add(p.getGradient()));
-                    GradientClipping.clipGlobalNorm(grads, 1.0f);
-                    float rate = (float) lr.at(step);
-                    for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                        NDArray g = e.getValue().getGradient();
-                        adam.update(e.getKey(), e.getValue(), g, rate);
-                        g.muli(0);
-                    }
+            try (TrainingStep trainer =
+                    TrainingStep.builder()
+                            .setModel(model)
+                            .setSchedule(lr)
+                            .optClipNorm(1f)
+                            .optWeightDecay(0.01f)
+                            .build(manager)) {
+                for (int step = 0; step < steps; step++) {
+                    StepResult r =
+                            trainer.step(
+                                    List.of(batch(masker, seed, step)),
+                                    step,
+                                    Seeds.random(seed, 11, step));
+                    losses[step] = (float) r.loss();
+                    resident[step] = residentKb();
                 }
-                resident[step] = residentKb();
             }
         }
         return new Run(losses, resident);
     }
 
     /** Batch {@code step}: rows chosen and masked as functions of (seed, step, row). */
-    private static void batch(
-            Masker masker, long seed, int step, long[] ids, long[] mask, long[] labels) {
-        Arrays.fill(ids, 0);
-        Arrays.fill(mask, 0);
+    private static ShardBatch batch(Masker masker, long seed, int step) {
+        int[] ids = new int[B * T];
+        byte[] mask = new byte[B * T];
+        int[] labels = new int[B * T];
         Arrays.fill(labels, -100);
         for (int r = 0; r < B; r++) {
             int[] seq = sequences.get(Math.floorMod(Seeds.mix(seed, 3, step, r), sequences.size()));
@@ -172,6 +143,7 @@ class TrainingLoopTest {
                 labels[r * T + i] = m.labels()[i];
             }
         }
+        return new ShardBatch(B, T, ids, mask, null, labels, null);
     }
 
     /** This process's resident set size in kB (Linux), or -1 elsewhere. */
