@@ -11,8 +11,9 @@ import picocli.CommandLine.HelpCommand;
 import picocli.CommandLine.ParameterException;
 
 /**
- * {@code lmspark <command> [flags]}. Usage errors exit 2, failed jobs 1; both print one line naming
- * the problem ({@code LMSPARK_DEBUG=1} adds the stack trace of unexpected failures).
+ * {@code lmspark <command> [flags]}. Usage errors — a bad flag, a missing or malformed input, a
+ * model that does not fit the data — exit 2, failures of the work itself 1; both print one line
+ * naming the problem ({@code LMSPARK_DEBUG=1} adds the stack trace of unexpected failures).
  */
 @Command(
         name = "lmspark",
@@ -28,6 +29,8 @@ import picocli.CommandLine.ParameterException;
             PrepareCommand.class,
             InspectCommand.class,
             VerifyCommand.class,
+            TrainCommand.class,
+            EvaluateCommand.class,
             ExportCommand.class,
             HelpCommand.class
         })
@@ -97,6 +100,8 @@ public final class Main implements Runnable {
                     PrintWriter w = command.getErr();
                     if (user != null) {
                         w.println(prefix(command) + oneLine(user.getMessage()));
+                        // Bad input given by the user is a usage error, even once Spark started.
+                        return user instanceof BadInputException ? USAGE : FAILED;
                     } else {
                         w.println(
                                 prefix(command)

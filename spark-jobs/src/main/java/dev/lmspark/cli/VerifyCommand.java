@@ -2,9 +2,14 @@ package dev.lmspark.cli;
 
 import dev.lmspark.data.BadInputException;
 import dev.lmspark.jobs.VerifyJob;
+import dev.lmspark.spark.CheckpointDirectory;
 import dev.lmspark.spark.HadoopPaths;
 import dev.lmspark.spark.SparkSessions;
+import dev.lmspark.train.TrainCheckpoints;
+import java.util.List;
 import java.util.concurrent.Callable;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -28,20 +33,23 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(
             names = "--checkpoint",
             paramLabel = "DIR",
-            description = "A training checkpoint (arrives with train).")
+            description =
+                    "A training checkpoint (checkpoints/round-NNNNNN) or a train output directory"
+                            + " (its latest checkpoint): every file is checked against the size and"
+                            + " SHA-256 its trainer_state.json records.")
     String checkpoint;
 
     @Mixin SparkOptions sparkOptions;
 
     @Override
     public Integer call() {
-        if (checkpoint != null) {
+        if ((checkpoint == null) == (data == null)) {
             throw new BadInputException(
-                    "verify --checkpoint needs checkpoints, which arrive with the train"
-                            + " command; verify a prepared dataset with --data");
+                    "verify needs one of --data DIR (a prepared dataset) and --checkpoint DIR (a"
+                            + " training checkpoint)");
         }
-        if (data == null) {
-            throw new BadInputException("verify needs --data DIR (a prepared dataset)");
+        if (checkpoint != null) {
+            return verifyCheckpoint();
         }
         HadoopPaths.check("--data", data);
         var spark =
@@ -58,6 +66,28 @@ final class VerifyCommand implements Callable<Integer> {
         }
         var err = spec.commandLine().getErr();
         for (String p : r.problems()) {
+            err.println("lmspark verify: " + p);
+        }
+        return Main.FAILED;
+    }
+
+    private int verifyCheckpoint() {
+        Path given = HadoopPaths.check("--checkpoint", checkpoint);
+        FileSystem fs =
+                HadoopPaths.fileSystem(given, HadoopPaths.configuration(sparkOptions.conf()));
+        Path dir = CheckpointDirectory.resolve("--checkpoint", given, fs);
+        List<String> problems = TrainCheckpoints.verify(fs, dir);
+        if (problems.isEmpty()) {
+            spec.commandLine()
+                    .getOut()
+                    .printf(
+                            "verify: checkpoint %s is intact: every file matches the size and"
+                                    + " SHA-256 %s records%n",
+                            dir, TrainCheckpoints.STATE_FILE);
+            return 0;
+        }
+        var err = spec.commandLine().getErr();
+        for (String p : problems) {
             err.println("lmspark verify: " + p);
         }
         return Main.FAILED;

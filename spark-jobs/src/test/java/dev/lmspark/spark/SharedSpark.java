@@ -5,9 +5,11 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * One local SparkSession ({@code local[4,2]}: four threads, a failed task retried once) shared by
- * every Spark test of the run, stopped when the run ends (Spark's SharedSparkSession pattern). Use
- * with {@code @ExtendWith(SharedSpark.class)} and {@link #session()}.
+ * One local SparkSession ({@code local[4,2]}: four threads, a failed task retried once; the system
+ * property {@code lmspark.test.master} names another master, as the pom does for the training
+ * tests, which run in {@code local[2,2]}) shared by every Spark test of the run, stopped when the
+ * run ends (Spark's SharedSparkSession pattern). Use with {@code @ExtendWith(SharedSpark.class)}
+ * and {@link #session()}.
  */
 public final class SharedSpark implements BeforeAllCallback {
     private static SparkSession session;
@@ -26,7 +28,7 @@ public final class SharedSpark implements BeforeAllCallback {
 
     private static SparkSession start() {
         return SparkSession.builder()
-                .master("local[4,2]")
+                .master(System.getProperty("lmspark.test.master", "local[4,2]"))
                 .appName("lmspark-tests")
                 .config("spark.ui.enabled", "false")
                 .config("spark.sql.shuffle.partitions", "4")

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
+import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,7 +56,8 @@ public record ModelConfig(
         double dropout,
         double ropeTheta,
         boolean tieWordEmbeddings,
-        double initializerRange) {
+        double initializerRange)
+        implements Serializable {
 
     private static final ObjectMapper JSON =
             new ObjectMapper()

@@ -1,12 +1,14 @@
 package dev.lmspark.model.optim;
 
+import java.io.Serializable;
 import java.util.Locale;
 
 /**
  * Learning rate by step (0-based), as Hugging Face's schedulers: linear warm-up from 0 over {@code
  * warmupSteps}, then constant, linear decay to 0 at {@code totalSteps}, or cosine decay to 0.
  */
-public record LearningRateSchedule(Kind kind, double baseLr, long warmupSteps, long totalSteps) {
+public record LearningRateSchedule(Kind kind, double baseLr, long warmupSteps, long totalSteps)
+        implements Serializable {
 
     /** The shape after warm-up. */
     public enum Kind {

@@ -13,6 +13,7 @@ import dev.lmspark.model.loss.Reduction;
 import dev.lmspark.model.nn.Functional;
 import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
+import dev.lmspark.model.train.EvalSums;
 import dev.lmspark.model.train.PretrainingTask;
 import dev.lmspark.model.train.ShardBatch;
 import dev.lmspark.model.train.TaskLoss;
@@ -227,15 +228,7 @@ public final class BertForPretraining implements PretrainingTask {
     public TaskLoss loss(ShardBatch batch, TrainingLoss loss, long step, SplittableRandom dropout) {
         NDManager m = trunk.parameters().get("embeddings.word").getManager();
         NDArray labels = batch.labels(m);
-        NDArray hidden =
-                hidden(
-                        new BertInputs(
-                                batch.inputIds(m),
-                                batch.attentionMask(m),
-                                batch.tokenTypeIds(m),
-                                batch.positionIds(m),
-                                null),
-                        dropout);
+        NDArray hidden = hidden(inputs(batch, m), dropout);
         NDArray mlm =
                 loss.isMle()
                         ? mlmLoss(hidden, labels, ShardBatch.IGNORE, Reduction.MEAN)
@@ -249,6 +242,29 @@ public final class BertForPretraining implements PretrainingTask {
         NDArray nsp = nspLoss(hidden, nspLabels, Reduction.MEAN);
         terms.add(new TaskLoss.Term("nsp", nsp, batch.rows()));
         return new TaskLoss(mlm.add(nsp), terms);
+    }
+
+    /** MLM sums at the predicted positions, and NSP sums when the batch has NSP labels. */
+    @Override
+    public List<EvalSums> evaluate(ShardBatch batch) {
+        NDManager m = trunk.parameters().get("embeddings.word").getManager();
+        NDArray hidden = hidden(inputs(batch, m), null);
+        List<EvalSums> out = new ArrayList<>();
+        out.add(EvalSums.ofTokens("mlm", hidden, batch.labels(m), this::mlmScores));
+        NDArray nspLabels = batch.nextSentenceLabels(m);
+        if (nspLabels != null) {
+            out.add(EvalSums.ofScores("nsp", nspScores(hidden), nspLabels));
+        }
+        return out;
+    }
+
+    private static BertInputs inputs(ShardBatch batch, NDManager m) {
+        return new BertInputs(
+                batch.inputIds(m),
+                batch.attentionMask(m),
+                batch.tokenTypeIds(m),
+                batch.positionIds(m),
+                null);
     }
 
     /**

@@ -11,6 +11,7 @@ import dev.lmspark.model.loss.CrossEntropyLoss;
 import dev.lmspark.model.nn.Functional;
 import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
+import dev.lmspark.model.train.EvalSums;
 import dev.lmspark.model.train.PretrainingTask;
 import dev.lmspark.model.train.ShardBatch;
 import dev.lmspark.model.train.TaskLoss;
@@ -182,5 +183,20 @@ public final class CausalLm implements PretrainingTask {
             }
         }
         return n;
+    }
+
+    /** Next-token sums at every position whose successor is labelled. */
+    @Override
+    public List<EvalSums> evaluate(ShardBatch batch) {
+        NDManager m = trunk.parameters().get("embeddings.word").getManager();
+        NDArray hidden =
+                trunk.forward(
+                        batch.inputIds(m),
+                        batch.attentionMask(m),
+                        null,
+                        batch.positionIds(m),
+                        null);
+        return List.of(
+                EvalSums.ofTokens("clm", hidden, nextTokenLabels(batch.labels(m)), this::logits));
     }
 }

@@ -9,6 +9,7 @@ import dev.lmspark.model.loss.Reduction;
 import dev.lmspark.model.nn.Functional;
 import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
+import dev.lmspark.model.train.EvalSums;
 import dev.lmspark.model.train.PretrainingTask;
 import dev.lmspark.model.train.ShardBatch;
 import dev.lmspark.model.train.TaskLoss;
@@ -178,5 +179,14 @@ public final class MaskedLm implements PretrainingTask {
                                 .computeAtLabelled(hidden, labels, this::logits)
                         : loss.compute(logits(hidden), labels, step);
         return new TaskLoss(mlm, List.of(new TaskLoss.Term("mlm", mlm, batch.predicted())));
+    }
+
+    /** MLM sums at the predicted positions. */
+    @Override
+    public List<EvalSums> evaluate(ShardBatch batch) {
+        NDManager m = trunk.parameters().get("embeddings.word").getManager();
+        NDArray hidden =
+                hidden(batch.inputIds(m), batch.attentionMask(m), batch.positionIds(m), null);
+        return List.of(EvalSums.ofTokens("mlm", hidden, batch.labels(m), this::logits));
     }
 }

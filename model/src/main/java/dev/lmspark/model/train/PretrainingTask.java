@@ -2,6 +2,7 @@ package dev.lmspark.model.train;
 
 import ai.djl.ndarray.NDArray;
 import dev.lmspark.model.config.ModelConfig;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -28,4 +29,11 @@ public interface PretrainingTask {
      * @param dropout the dropout generator for training; null for inference (no dropout)
      */
     TaskLoss loss(ShardBatch batch, TrainingLoss loss, long step, SplittableRandom dropout);
+
+    /**
+     * Loss and accuracy sums of {@code batch} in inference mode (no dropout), one entry per
+     * objective, plain cross-entropy whatever loss trains the model; arrays in the caller's {@code
+     * NDScope}.
+     */
+    List<EvalSums> evaluate(ShardBatch batch);
 }

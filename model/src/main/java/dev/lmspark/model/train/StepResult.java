@@ -1,5 +1,6 @@
 package dev.lmspark.model.train;
 
+import java.io.Serializable;
 import java.util.List;
 
 /**
@@ -19,7 +20,7 @@ public record StepResult(
      * One loss term over a step, or over any number of steps once {@link #plus added}: {@code sum}
      * of the micro-batches' mean × count, and the count (predicted tokens, or NSP pairs).
      */
-    public record TermSum(String name, double sum, long count) {
+    public record TermSum(String name, double sum, long count) implements Serializable {
         /** The mean over everything counted. */
         public double mean() {
             return count == 0 ? 0 : sum / count;

@@ -45,6 +45,7 @@ public final class TrainingStep implements AutoCloseable {
     private final LearningRateSchedule schedule;
     private final float clipNorm;
     private final AdamW optimizer;
+    private final boolean ownsOptimizer;
     private final MixedPrecision precision;
 
     private TrainingStep(Builder b, NDManager manager) {
@@ -52,7 +53,11 @@ public final class TrainingStep implements AutoCloseable {
         loss = b.loss;
         schedule = b.schedule;
         clipNorm = b.clipNorm > 0 ? b.clipNorm : Float.POSITIVE_INFINITY;
-        optimizer = new AdamW(manager, b.beta1, b.beta2, b.eps, b.weightDecay, b.decays);
+        ownsOptimizer = b.optimizer == null;
+        optimizer =
+                ownsOptimizer
+                        ? new AdamW(manager, b.beta1, b.beta2, b.eps, b.weightDecay, b.decays)
+                        : b.optimizer;
         precision = new MixedPrecision(b.precision, model.parameters(), manager);
     }
 
@@ -145,11 +150,16 @@ public final class TrainingStep implements AutoCloseable {
         }
     }
 
-    /** Frees the optimizer's state and the working copies (not the model's parameters). */
+    /**
+     * Frees the working copies and the optimizer's state (unless the optimizer was given with
+     * {@link Builder#optOptimizer}); never the model's parameters.
+     */
     @Override
     public void close() {
         precision.close();
-        optimizer.close();
+        if (ownsOptimizer) {
+            optimizer.close();
+        }
     }
 
     /** Builds a {@link TrainingStep}; defaults are Hugging Face Trainer's. */
@@ -164,6 +174,7 @@ public final class TrainingStep implements AutoCloseable {
         private float eps = 1e-8f;
         private Predicate<String> decays = AdamW::decaysByDefault;
         private Precision precision = Precision.FP32;
+        private AdamW optimizer;
 
         private Builder() {}
 
@@ -213,6 +224,16 @@ public final class TrainingStep implements AutoCloseable {
         /** Which parameter names get weight decay (default: not biases and norm weights). */
         public Builder optDecays(Predicate<String> decays) {
             this.decays = decays;
+            return this;
+        }
+
+        /**
+         * Continue with an existing optimizer and its state (its own hyper-parameters apply; the
+         * betas, eps, weight decay and decay rule set here are then unused). The step does not
+         * close it. Default: a fresh AdamW.
+         */
+        public Builder optOptimizer(AdamW optimizer) {
+            this.optimizer = optimizer;
             return this;
         }
 

@@ -1,0 +1,33 @@
+package dev.lmspark.train;
+
+import dev.lmspark.model.config.ModelConfig;
+import dev.lmspark.model.optim.LearningRateSchedule;
+import java.io.Serializable;
+import org.apache.spark.util.SerializableConfiguration;
+
+/**
+ * What every worker task of a run needs besides the round's global parameters: small and
+ * serializable, shipped with each round's closure.
+ *
+ * @param runId identifies this run's live workers in an executor's cache
+ * @param config the train flags
+ * @param model the model config (vocabulary and length from the dataset)
+ * @param dataset the prepared dataset
+ * @param data which rows each worker trains on in each round
+ * @param schedule the inner learning rate by global step
+ * @param threads intra-op threads of a worker (local[N]: N; on a cluster: spark.task.cpus)
+ * @param hadoop the Hadoop configuration, for reading shards
+ * @param failOnce test hook: {@code worker=W,round=R,afterSteps=K} fails the first attempt of that
+ *     task after K local steps; null normally
+ */
+public record RunSpec(
+        String runId,
+        TrainConfig config,
+        ModelConfig model,
+        dev.lmspark.spark.data.PreparedDataset dataset,
+        DataSchedule data,
+        LearningRateSchedule schedule,
+        int threads,
+        SerializableConfiguration hadoop,
+        String failOnce)
+        implements Serializable {}

@@ -1,0 +1,991 @@
+package dev.lmspark.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lmspark.cli.VersionProvider;
+import dev.lmspark.data.BadInputException;
+import dev.lmspark.model.Devices;
+import dev.lmspark.model.config.ModelConfig;
+import dev.lmspark.model.io.HuggingFaceFolder;
+import dev.lmspark.model.io.ModelCheckpoint;
+import dev.lmspark.model.io.ModelWeights;
+import dev.lmspark.model.io.OptimizerCheckpoint;
+import dev.lmspark.model.optim.LearningRateSchedule;
+import dev.lmspark.model.train.PretrainingTask;
+import dev.lmspark.model.train.StepResult;
+import dev.lmspark.spark.CheckpointDirectory;
+import dev.lmspark.spark.HadoopFolders;
+import dev.lmspark.spark.HadoopPaths;
+import dev.lmspark.spark.TokenizerSource;
+import dev.lmspark.spark.data.PreparedDataset;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.SerializableConfiguration;
+
+/**
+ * {@code train}: distributed pretraining with parameter averaging (the driver side, in the manner
+ * of Deeplearning4j's ParameterAveragingTrainingMaster, with DiLoCo's outer optimizer).
+ *
+ * <p>Each round r: the global parameters are broadcast; one Spark task per worker maps the worker's
+ * state (its inner AdamW, the previous round's output in the block manager) to a new state and a
+ * result ({@link Worker}); the results are collected in worker order, their deltas combined
+ * token-weighted in that fixed order and applied by the {@link OuterOptimizer}. The round's output
+ * RDD is locally checkpointed, so lineage never grows and the next round's task for a worker
+ * prefers the executor that holds its state. Checkpoints, metrics and resume follow
+ * docs/checkpoint-format.md and docs/metrics.md.
+ */
+public final class TrainJob {
+    static final long INIT_STREAM = 0x696e697400000001L;
+
+    /**
+     * Test hook (a job-local property, or {@code spark.}-prefixed setting): {@code
+     * worker=W,round=R,afterSteps=K} fails the first attempt of that task after K local steps.
+     */
+    public static final String FAIL_ONCE = "lmspark.test.failOnce";
+
+    private TrainJob() {}
+
+    /** What a run did. */
+    public record Result(
+            String output,
+            long firstRound,
+            long lastRound,
+            long steps,
+            long tokens,
+            Double firstEvalLoss,
+            Double lastEvalLoss,
+            double lastLoss,
+            String checkpoint,
+            double seconds) {}
+
+    /**
+     * Trains.
+     *
+     * @param given the flags as given
+     * @param explicit the snake_case names of the flags given on the command line (a resumed run
+     *     refuses those that differ from the recorded config)
+     * @param resume continue from {@code --output}'s latest checkpoint
+     * @param overwrite start over in an existing {@code --output}
+     */
+    public static Result run(
+            SparkSession spark,
+            TrainConfig given,
+            Set<String> explicit,
+            boolean resume,
+            boolean overwrite,
+            PrintWriter log) {
+        long started = System.nanoTime();
+        SparkContext sc = spark.sparkContext();
+        Configuration hadoop = sc.hadoopConfiguration();
+        Path output = HadoopPaths.check("--output", given.output());
+        FileSystem fs = HadoopPaths.fileSystem(output, hadoop);
+        output = fs.makeQualified(output);
+        try {
+            Start start =
+                    resume
+                            ? resumeFrom(fs, output, given, explicit, log)
+                            : fresh(fs, output, given, overwrite);
+            TrainConfig c = start.config;
+            PreparedDataset dataset = PreparedDataset.open(c.data(), hadoop);
+            if (!dataset.hasSplit("train") || dataset.numExamples("train") == 0) {
+                throw new BadInputException(
+                        "--data " + c.data() + " has no train split; prepare a dataset first");
+            }
+            try (NDManager manager =
+                    NDManager.newBaseManager(Devices.forTask(null).cpu(), Devices.ENGINE)) {
+                Model model = resume ? start.model : initialModel(c, dataset, hadoop, manager, log);
+                checkModelAgainstData(c, model.config, dataset, log);
+                return train(spark, c, dataset, model, start, fs, output, manager, log, started);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Where a run starts: its config, and for a resumed run the checkpoint's contents. */
+    private record Start(
+            TrainConfig config,
+            long round,
+            long tokens,
+            long examples,
+            long scheduleSteps,
+            long rounds,
+            Path checkpoint,
+            Model model,
+            JsonNode state) {}
+
+    /** The model being trained: its config, parameters and (resumed) outer momentum. */
+    private record Model(ModelConfig config, Parameters params, Parameters momentum) {}
+
+    private static Start fresh(FileSystem fs, Path output, TrainConfig c, boolean overwrite)
+            throws IOException {
+        boolean used =
+                fs.exists(TrainCheckpoints.directory(output))
+                        || fs.exists(new Path(output, MetricsLog.FILE));
+        if (used && !overwrite) {
+            throw new BadInputException(
+                    "--output "
+                            + output
+                            + " already holds a training run; add --resume to continue it, or"
+                            + " --overwrite to start over");
+        }
+        if (used) {
+            fs.delete(TrainCheckpoints.directory(output), true);
+            fs.delete(new Path(output, MetricsLog.FILE), false);
+        }
+        fs.mkdirs(output);
+        return new Start(c, 0, 0, 0, 0, 0, null, null, null);
+    }
+
+    private static Start resumeFrom(
+            FileSystem fs, Path output, TrainConfig given, Set<String> explicit, PrintWriter log)
+            throws IOException {
+        Path checkpoint = TrainCheckpoints.latest(fs, output);
+        if (checkpoint == null) {
+            throw new BadInputException(
+                    "--resume: "
+                            + output
+                            + " has no complete checkpoint (checkpoints/latest); start without"
+                            + " --resume");
+        }
+        JsonNode state = TrainCheckpoints.readState(fs, checkpoint);
+        TrainConfig recorded = TrainConfig.fromJson(state.path("config"));
+        List<String> conflicts = recorded.conflicts(given, explicit);
+        if (!conflicts.isEmpty()) {
+            throw new BadInputException(
+                    "--resume continues the recorded run, but "
+                            + String.join("; ", conflicts)
+                            + "; drop those flags, or start a new run in another --output");
+        }
+        TrainConfig c = recorded.resumedWith(given, explicit);
+        long round = state.path("round").asLong();
+        NDManager manager = NDManager.newBaseManager(Devices.forTask(null).cpu(), Devices.ENGINE);
+        Model model;
+        try {
+            ModelWeights w = ModelCheckpoint.read(HadoopFolders.input(fs, checkpoint), manager);
+            Parameters momentum = null;
+            try (InputStream in = fs.open(new Path(checkpoint, TrainCheckpoints.OPTIMIZER_FILE))) {
+                Map<String, NDArray> outer =
+                        OptimizerCheckpoint.read(c.outerOptimizer(), in, manager);
+                if (!outer.isEmpty()) {
+                    // In the parameters' order (the file keeps its own).
+                    Map<String, NDArray> ordered = new LinkedHashMap<>();
+                    w.parameters().keySet().forEach(name -> ordered.put(name, outer.get(name)));
+                    momentum = Parameters.of(ordered);
+                }
+            }
+            model = new Model(w.config(), Parameters.of(w.parameters()), momentum);
+        } finally {
+            manager.close();
+        }
+        for (int w = 0; w < c.workers(); w++) {
+            if (!fs.isFile(new Path(checkpoint, TrainCheckpoints.workerFile(w)))) {
+                throw new BadInputException(
+                        checkpoint
+                                + " has no "
+                                + TrainCheckpoints.workerFile(w)
+                                + "; the checkpoint is incomplete, resume from an earlier one");
+            }
+        }
+        TrainCheckpoints.removeStaging(fs, output);
+        log.printf(
+                "train: resuming %s from %s (round %d, %,d tokens)%n",
+                output, checkpoint.getName(), round, state.path("tokens").asLong());
+        return new Start(
+                c,
+                round,
+                state.path("tokens").asLong(),
+                state.path("examples").asLong(),
+                state.path("schedule_steps").asLong(),
+                state.path("rounds").asLong(),
+                checkpoint,
+                model,
+                state);
+    }
+
+    /** The architecture: a preset or config file adapted to the data, or --init-from's. */
+    private static Model initialModel(
+            TrainConfig c,
+            PreparedDataset dataset,
+            Configuration hadoop,
+            NDManager manager,
+            PrintWriter log)
+            throws IOException {
+        String objective = objective(c, dataset);
+        ModelConfig named =
+                c.model() == null ? null : namedModel(c.model(), dataset, objective, hadoop);
+        if (c.initFrom() == null) {
+            ModelConfig config =
+                    named != null
+                            ? named
+                            : adapt(
+                                    ModelConfig.preset(
+                                            objective.equals("clm") ? "llama-tiny" : "bert-mini"),
+                                    dataset,
+                                    objective);
+            PretrainingTask task = initialize(config, manager, c.seed());
+            return new Model(config, Parameters.of(task.parameters()), null);
+        }
+        ModelWeights weights = readInitFrom(c.initFrom(), hadoop, manager, c.seed(), log);
+        if (named != null && !sameArchitecture(named, weights.config())) {
+            throw new BadInputException(
+                    "--model "
+                            + c.model()
+                            + " is not the architecture of --init-from "
+                            + c.initFrom()
+                            + "; drop --model (the architecture comes from --init-from)");
+        }
+        return new Model(weights.config(), Parameters.of(weights.parameters()), null);
+    }
+
+    private static PretrainingTask initialize(ModelConfig config, NDManager manager, long seed) {
+        long s = dev.lmspark.data.random.Seeds.mix(seed, INIT_STREAM);
+        if (config.causal()) {
+            return dev.lmspark.model.task.CausalLm.initialize(config, manager, s);
+        }
+        if (config.architecture().equals("rotary-mlm")) {
+            return dev.lmspark.model.task.MaskedLm.initialize(config, manager, s);
+        }
+        return dev.lmspark.model.task.BertForPretraining.initialize(config, manager, s);
+    }
+
+    /** An lmspark checkpoint (or train output) or a Hugging Face folder. */
+    private static ModelWeights readInitFrom(
+            String location, Configuration hadoop, NDManager manager, long seed, PrintWriter log)
+            throws IOException {
+        Path path = HadoopPaths.check("--init-from", location);
+        FileSystem fs = HadoopPaths.fileSystem(path, hadoop);
+        if (!fs.exists(path)) {
+            throw new BadInputException(
+                    "--init-from "
+                            + location
+                            + " does not exist; give an lmspark checkpoint, a train output or a"
+                            + " Hugging Face model folder");
+        }
+        boolean lmspark =
+                isLmsparkCheckpoint(fs, path) || fs.exists(TrainCheckpoints.directory(path));
+        try {
+            if (lmspark) {
+                Path dir = CheckpointDirectory.resolve("--init-from", path, fs);
+                return ModelCheckpoint.read(HadoopFolders.input(fs, dir), manager);
+            }
+            HuggingFaceFolder.Imported imported =
+                    HuggingFaceFolder.read(HadoopFolders.input(fs, path), manager, seed);
+            imported.warnings().forEach(w -> log.println("train: --init-from: " + w));
+            return imported.weights();
+        } catch (IOException e) {
+            throw new BadInputException("--init-from " + location + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean isLmsparkCheckpoint(FileSystem fs, Path dir) throws IOException {
+        Path config = new Path(dir, ModelCheckpoint.CONFIG_FILE);
+        if (!fs.isFile(config)) {
+            return false;
+        }
+        try (InputStream in = fs.open(config)) {
+            return TrainCheckpoints.JSON.readTree(in).has("format_version");
+        }
+    }
+
+    /** Equal but for vocabulary size and length, which come from the data. */
+    private static boolean sameArchitecture(ModelConfig a, ModelConfig b) {
+        return a.withVocabSize(1)
+                .withMaxPositions(1)
+                .equals(b.withVocabSize(1).withMaxPositions(1));
+    }
+
+    /** {@code --objective}, else the dataset's. */
+    static String objective(TrainConfig c, PreparedDataset dataset) {
+        String data = dataset.objective().equals("clm") ? "clm" : "mlm";
+        String o = c.objective() == null ? data : c.objective();
+        if (!o.equals(data)) {
+            throw new BadInputException(
+                    "--objective "
+                            + o
+                            + " does not fit --data "
+                            + c.data()
+                            + ", a "
+                            + dataset.objective()
+                            + " dataset; prepare it with --objective "
+                            + o
+                            + " or train --objective "
+                            + data);
+        }
+        return o;
+    }
+
+    /** A preset (vocabulary and length from the data) or a config JSON file (taken as it is). */
+    private static ModelConfig namedModel(
+            String model, PreparedDataset dataset, String objective, Configuration hadoop)
+            throws IOException {
+        if (ModelConfig.presetNames().contains(model.toLowerCase(Locale.ROOT))) {
+            return adapt(ModelConfig.preset(model), dataset, objective);
+        }
+        Path path = HadoopPaths.check("--model", model);
+        FileSystem fs = HadoopPaths.fileSystem(path, hadoop);
+        if (!fs.isFile(path)) {
+            throw new BadInputException(
+                    "--model "
+                            + model
+                            + " is neither a preset ("
+                            + String.join(", ", ModelConfig.presetNames())
+                            + ") nor a config JSON file");
+        }
+        String json;
+        try (InputStream in = fs.open(path)) {
+            json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        try {
+            ModelConfig config =
+                    json.contains("\"format_version\"")
+                            ? ModelCheckpoint.parseConfig(json, model)
+                            : ModelConfig.fromJson(json);
+            return config;
+        } catch (IOException | IllegalArgumentException e) {
+            throw new BadInputException("--model " + model + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A preset with the data's vocabulary and length, causal for clm. */
+    static ModelConfig adapt(ModelConfig preset, PreparedDataset dataset, String objective) {
+        ModelConfig c =
+                preset.withVocabSize(dataset.vocabSize()).withMaxPositions(dataset.maxLength());
+        if (objective.equals("clm") && c.architecture().equals("bert")) {
+            c = c.withCausal(true); // a BERT trunk with a causal mask and the BERT LM head
+        }
+        return c;
+    }
+
+    /** One-line refusals of a model that cannot train on this dataset (exit 2). */
+    static void checkModelAgainstData(
+            TrainConfig c, ModelConfig m, PreparedDataset dataset, PrintWriter log) {
+        String objective = objective(c, dataset);
+        if (objective.equals("mlm") && m.causal()) {
+            throw new BadInputException(
+                    "the model is causal ("
+                            + m.architecture()
+                            + ") but --data "
+                            + c.data()
+                            + " is an MLM dataset; use a bert-* or rotary-mlm-* model, or a clm"
+                            + " dataset");
+        }
+        if (objective.equals("clm") && !m.causal()) {
+            throw new BadInputException(
+                    "the model is a masked LM ("
+                            + m.architecture()
+                            + ") but --data "
+                            + c.data()
+                            + " is a CLM dataset; use a llama-* or bert-* preset (trained"
+                            + " causally), or an mlm dataset");
+        }
+        if (m.vocabSize() < dataset.vocabSize()) {
+            throw new BadInputException(
+                    "the model's vocabulary has "
+                            + m.vocabSize()
+                            + " tokens but --data "
+                            + c.data()
+                            + "'s tokenizer has "
+                            + dataset.vocabSize()
+                            + "; use a model with at least that many, or the model's own tokenizer");
+        }
+        if (m.positions().equals("learned") && m.maxPositions() < dataset.maxLength()) {
+            throw new BadInputException(
+                    "the model has "
+                            + m.maxPositions()
+                            + " learned positions but --data "
+                            + c.data()
+                            + " has rows of "
+                            + dataset.maxLength()
+                            + " tokens; prepare the data with --max-length "
+                            + m.maxPositions()
+                            + " or less");
+        }
+        if (dataset.hasNsp() && !m.architecture().equals("bert")) {
+            log.println(
+                    "train: warning: --data has next-sentence pairs but "
+                            + m.architecture()
+                            + " has no NSP head; training MLM only");
+        }
+    }
+
+    private static Result train(
+            SparkSession spark,
+            TrainConfig c,
+            PreparedDataset dataset,
+            Model model,
+            Start start,
+            FileSystem fs,
+            Path output,
+            NDManager manager,
+            PrintWriter log,
+            long started)
+            throws IOException {
+        SparkContext sc = spark.sparkContext();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(sc);
+        long examples = dataset.numExamples("train");
+        DataSchedule data =
+                new DataSchedule(examples, c.workers(), c.examplesPerWorkerRound(), c.seed());
+        double tokensPerRow = (double) dataset.numTokens("train") / examples;
+        long rounds;
+        long scheduleSteps;
+        if (start.round > 0) {
+            rounds = c.rounds() > 0 ? c.rounds() : start.rounds;
+            scheduleSteps = start.scheduleSteps;
+        } else {
+            rounds = plannedRounds(c, data, tokensPerRow);
+            scheduleSteps = rounds * c.localSteps();
+        }
+        if (c.rounds() == 0 && start.round > 0 && c.maxTokens() > 0) {
+            rounds = Math.max(rounds, plannedRounds(c, data, tokensPerRow));
+        }
+        LearningRateSchedule schedule =
+                new LearningRateSchedule(c.scheduleKind(), c.lr(), c.warmupSteps(), scheduleSteps);
+        int threads = threads(sc);
+        warnAboutSlots(sc, c.workers(), log);
+        String runId = UUID.randomUUID().toString();
+        RunSpec spec =
+                new RunSpec(
+                        runId,
+                        c,
+                        model.config,
+                        dataset,
+                        data,
+                        schedule,
+                        threads,
+                        new SerializableConfiguration(sc.hadoopConfiguration()),
+                        failOnce(sc));
+        OuterOptimizer outer =
+                new OuterOptimizer(c.outerOptimizer(), c.outerLr(), c.outerMomentum());
+        outer.setMomentumBuffer(model.momentum);
+        Parameters global = model.params;
+        TokenizerSource tokenizer =
+                TokenizerSource.read(dataset.tokenizerPath(), false, sc.hadoopConfiguration());
+
+        MetricsLog metrics =
+                start.round > 0
+                        ? MetricsLog.resume(fs, output, start.round)
+                        : MetricsLog.start(fs, output);
+        log.printf(
+                "train: %s, %,d parameters, %d worker(s) × %d local steps × %d × %d rows per"
+                        + " round, %d round(s) (%s schedule over %,d steps), %d thread(s) per"
+                        + " worker, output %s%n",
+                describe(model.config),
+                global.count(),
+                c.workers(),
+                c.localSteps(),
+                c.gradAccum(),
+                c.batchSize(),
+                rounds,
+                c.lrSchedule(),
+                scheduleSteps,
+                threads,
+                output);
+
+        JavaRDD<WorkerState> states = initialStates(jsc, c, start, fs);
+        Double firstEval = null;
+        Double lastEval = null;
+        if (c.evalEvery() > 0 && start.round == 0) {
+            Evaluator.Metrics m = evaluate(spark, dataset, model.config, global, c, threads, 0);
+            ObjectNode record = TrainCheckpoints.JSON.createObjectNode();
+            record.put("round", 0);
+            record.put("step", 0);
+            record.put("tokens", 0);
+            record.put("loss", m.loss());
+            record.put("lr", schedule.at(0));
+            addEval(record, m);
+            metrics.append(record);
+            firstEval = m.loss();
+            lastEval = m.loss();
+            log.printf("train: round 0/%d  validation loss %.4f%n", rounds, m.loss());
+        } else {
+            for (JsonNode r : metrics.records()) {
+                if (r.has("eval_loss")) {
+                    if (firstEval == null) {
+                        firstEval = r.path("eval_loss").asDouble();
+                    }
+                    lastEval = r.path("eval_loss").asDouble();
+                }
+            }
+        }
+
+        long tokens = start.tokens;
+        long rows = start.examples;
+        long round = start.round;
+        long checkpointed = start.round;
+        double lastLoss = Double.NaN;
+        JavaRDD<WorkerRound> previous = null;
+        long loopStart = System.nanoTime();
+        long firstRound = start.round + 1;
+        String published = start.checkpoint == null ? null : start.checkpoint.toString();
+        Map<Integer, String> homes = new LinkedHashMap<>();
+        while (round < rounds && (c.maxTokens() == 0 || tokens < c.maxTokens())) {
+            round++;
+            long roundStart = System.nanoTime();
+            RoundParameters params = new RoundParameters(jsc.broadcast(global), round);
+            final long r = round;
+            JavaRDD<WorkerRound> out =
+                    states.mapPartitions(
+                            it ->
+                                    List.of(Worker.run(it.next(), params.value(), spec, r))
+                                            .iterator(),
+                            true);
+            out.persist(StorageLevel.MEMORY_AND_DISK());
+            out.rdd().localCheckpoint();
+            sc.setJobDescription(String.format("lmspark train round %d/%d", round, rounds));
+            List<WorkerResult> results = out.map(WorkerRound::result).collect();
+            sc.setJobDescription(null);
+            states = out.map(WorkerRound::state);
+            if (previous != null) {
+                previous.unpersist(false);
+            }
+            previous = out;
+            params.release();
+
+            List<Parameters> deltas = new ArrayList<>();
+            long[] workerTokens = new long[results.size()];
+            Map<String, StepResult.TermSum> terms = new LinkedHashMap<>();
+            long roundTokens = 0;
+            long roundRows = 0;
+            double lr = 0;
+            for (WorkerResult w : results) {
+                if (!w.delta().isFinite()) {
+                    throw new IllegalStateException(
+                            "worker "
+                                    + w.worker()
+                                    + " returned a non-finite update in round "
+                                    + round
+                                    + " (loss "
+                                    + w.terms()
+                                    + "); lower --lr or use --clip-norm");
+                }
+                deltas.add(w.delta());
+                workerTokens[w.worker()] = w.tokens();
+                w.terms().forEach(t -> terms.merge(t.name(), t, StepResult.TermSum::plus));
+                roundTokens += w.tokens();
+                roundRows += w.examples();
+                lr = w.lastLr();
+                String home = homes.put(w.worker(), w.executor());
+                if (w.restored() && round > firstRound) {
+                    log.printf(
+                            "train: worker %d's state was restored on executor %s%s in round %d"
+                                    + " (a retried or moved task)%n",
+                            w.worker(),
+                            w.executor(),
+                            home != null && !home.equals(w.executor())
+                                    ? " (it ran on executor " + home + " before)"
+                                    : "",
+                            round);
+                }
+            }
+            global = outer.step(global, OuterOptimizer.weightedSum(deltas, workerTokens));
+            tokens += roundTokens;
+            rows += roundRows;
+            double roundSeconds = (System.nanoTime() - roundStart) / 1e9;
+            double loss = 0;
+            for (StepResult.TermSum t : terms.values()) {
+                loss += t.mean();
+            }
+            lastLoss = loss;
+            boolean last = round == rounds || (c.maxTokens() > 0 && tokens >= c.maxTokens());
+
+            ObjectNode record = TrainCheckpoints.JSON.createObjectNode();
+            record.put("round", round);
+            record.put("step", round * c.localSteps());
+            record.put("tokens", tokens);
+            record.put("examples", rows);
+            record.put("loss", loss);
+            terms.values().forEach(t -> record.put(t.name() + "_loss", t.mean()));
+            record.put("lr", lr);
+            record.put("epoch", (double) (round * c.examplesPerWorkerRound()) / data.blockSize());
+            record.put("tokens_per_s", roundTokens / roundSeconds);
+            record.put("round_s", roundSeconds);
+            record.put("elapsed_s", (System.nanoTime() - started) / 1e9);
+            String evalNote = "";
+            if (c.evalEvery() > 0 && (round % c.evalEvery() == 0 || last)) {
+                Evaluator.Metrics m =
+                        evaluate(spark, dataset, model.config, global, c, threads, round);
+                addEval(record, m);
+                if (firstEval == null) {
+                    firstEval = m.loss();
+                }
+                lastEval = m.loss();
+                evalNote = String.format("  validation %.4f", m.loss());
+            }
+            metrics.append(record);
+
+            if (last || (c.checkpointEvery() > 0 && round % c.checkpointEvery() == 0)) {
+                published =
+                        checkpoint(
+                                        jsc,
+                                        fs,
+                                        output,
+                                        states,
+                                        c,
+                                        model.config,
+                                        global,
+                                        outer,
+                                        tokenizer,
+                                        dataset,
+                                        manager,
+                                        round,
+                                        rounds,
+                                        scheduleSteps,
+                                        tokens,
+                                        rows,
+                                        runId,
+                                        started)
+                                .toString();
+                checkpointed = round;
+            }
+            double elapsed = (System.nanoTime() - loopStart) / 1e9;
+            double eta = elapsed / (round - start.round) * (rounds - round);
+            log.printf(
+                    "train: round %d/%d  loss %.4f%s  lr %.2e  %,.0f tokens/s  elapsed %s  ETA %s%s%n",
+                    round,
+                    rounds,
+                    loss,
+                    termsNote(terms),
+                    lr,
+                    roundTokens / roundSeconds,
+                    clock(elapsed),
+                    clock(eta),
+                    evalNote);
+        }
+        if (round > checkpointed) {
+            published =
+                    checkpoint(
+                                    jsc,
+                                    fs,
+                                    output,
+                                    states,
+                                    c,
+                                    model.config,
+                                    global,
+                                    outer,
+                                    tokenizer,
+                                    dataset,
+                                    manager,
+                                    round,
+                                    rounds,
+                                    scheduleSteps,
+                                    tokens,
+                                    rows,
+                                    runId,
+                                    started)
+                            .toString();
+        }
+        if (previous != null) {
+            previous.unpersist(false);
+        }
+        release(jsc, runId);
+        return new Result(
+                output.toString(),
+                firstRound,
+                round,
+                round * c.localSteps(),
+                tokens,
+                firstEval,
+                lastEval,
+                lastLoss,
+                published,
+                (System.nanoTime() - started) / 1e9);
+    }
+
+    /** The test hook of {@link RunSpec#failOnce}: a job-local property, else a Spark setting. */
+    private static String failOnce(SparkContext sc) {
+        String local = sc.getLocalProperty(FAIL_ONCE);
+        return local != null ? local : sc.conf().get("spark." + FAIL_ONCE, null);
+    }
+
+    /** --rounds, else enough for --max-tokens, else one epoch. */
+    private static long plannedRounds(TrainConfig c, DataSchedule data, double tokensPerRow) {
+        if (c.rounds() > 0) {
+            return c.rounds();
+        }
+        if (c.maxTokens() > 0) {
+            double perRound = tokensPerRow * c.workers() * c.examplesPerWorkerRound();
+            return Math.max(1, (long) Math.ceil(c.maxTokens() / perRound));
+        }
+        return Math.max(
+                1,
+                (data.blockSize() + c.examplesPerWorkerRound() - 1) / c.examplesPerWorkerRound());
+    }
+
+    /**
+     * local[N]: N threads per worker (workers take turns), at most one per core; a cluster:
+     * spark.task.cpus.
+     */
+    static int threads(SparkContext sc) {
+        if (sc.isLocal()) {
+            return Math.max(
+                    1,
+                    Math.min(sc.defaultParallelism(), Runtime.getRuntime().availableProcessors()));
+        }
+        return Math.max(1, sc.conf().getInt("spark.task.cpus", 1));
+    }
+
+    private static void warnAboutSlots(SparkContext sc, int workers, PrintWriter log) {
+        int slots;
+        if (sc.isLocal()) {
+            slots = sc.defaultParallelism();
+        } else {
+            int executors = Math.max(1, sc.getExecutorMemoryStatus().size() - 1);
+            int cores = sc.conf().getInt("spark.executor.cores", 1);
+            slots =
+                    executors
+                            * Math.max(
+                                    1, cores / Math.max(1, sc.conf().getInt("spark.task.cpus", 1)));
+        }
+        if (workers > slots) {
+            log.printf(
+                    "train: warning: --workers %d is more than the %d task slot(s) Spark has now;"
+                            + " workers will wait for each other every round%n",
+                    workers, slots);
+        }
+    }
+
+    /** Round 0 states: none yet, or a resumed checkpoint's (read by the executors). */
+    private static JavaRDD<WorkerState> initialStates(
+            JavaSparkContext jsc, TrainConfig c, Start start, FileSystem fs) {
+        List<Integer> ids = new ArrayList<>();
+        for (int w = 0; w < c.workers(); w++) {
+            ids.add(w);
+        }
+        long round = start.round;
+        if (start.checkpoint == null) {
+            return jsc.parallelize(ids, c.workers())
+                    .map(w -> new WorkerState(w, round, new byte[0]));
+        }
+        String dir = start.checkpoint.toString();
+        var hadoop = new SerializableConfiguration(jsc.hadoopConfiguration());
+        return jsc.parallelize(ids, c.workers())
+                .map(
+                        w -> {
+                            Path file = new Path(dir, TrainCheckpoints.workerFile(w));
+                            try (InputStream in = file.getFileSystem(hadoop.value()).open(file)) {
+                                return new WorkerState(w, round, in.readAllBytes());
+                            }
+                        });
+    }
+
+    private static Evaluator.Metrics evaluate(
+            SparkSession spark,
+            PreparedDataset dataset,
+            ModelConfig model,
+            Parameters global,
+            TrainConfig c,
+            int threads,
+            long round) {
+        if (!dataset.hasSplit("validation") || dataset.numExamples("validation") == 0) {
+            throw new BadInputException(
+                    "--eval-every needs a validation split, and --data "
+                            + c.data()
+                            + " has none; prepare it with --validation-fraction above 0");
+        }
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Broadcast<Parameters> params = jsc.broadcast(global);
+        spark.sparkContext().setJobDescription("lmspark train: evaluate round " + round);
+        try {
+            int evalThreads = spark.sparkContext().isLocal() ? 1 : threads;
+            return Evaluator.run(
+                    spark, dataset, "validation", model, params, c.evalBatchSize(), evalThreads);
+        } finally {
+            spark.sparkContext().setJobDescription(null);
+            params.destroy();
+        }
+    }
+
+    private static void addEval(ObjectNode record, Evaluator.Metrics m) {
+        record.put("eval_loss", m.loss());
+        m.toJson().fields().forEachRemaining(e -> record.set("eval_" + e.getKey(), e.getValue()));
+    }
+
+    /**
+     * Writes round {@code round}'s checkpoint into a staging directory — the model, the outer
+     * optimizer, the tokenizer and, by a Spark job on the executors holding them, every worker's
+     * inner optimizer state — then trainer_state.json with every file's hash, then publishes it.
+     */
+    private static Path checkpoint(
+            JavaSparkContext jsc,
+            FileSystem fs,
+            Path output,
+            JavaRDD<WorkerState> states,
+            TrainConfig c,
+            ModelConfig config,
+            Parameters global,
+            OuterOptimizer outer,
+            TokenizerSource tokenizer,
+            PreparedDataset dataset,
+            NDManager manager,
+            long round,
+            long rounds,
+            long scheduleSteps,
+            long tokens,
+            long rows,
+            String runId,
+            long started)
+            throws IOException {
+        Path staging = TrainCheckpoints.staging(fs, output, round);
+        Map<String, TrainCheckpoints.FileHash> files = new java.util.TreeMap<>();
+        try (NDManager scratch = manager.newSubManager()) {
+            ModelCheckpoint.write(
+                    new ModelWeights(config, global.toArrays(scratch)),
+                    TrainCheckpoints.hashing(fs, staging, "", files));
+            Map<String, NDArray> outerState = new LinkedHashMap<>();
+            if (outer.momentumBuffer() != null) {
+                outerState.putAll(outer.momentumBuffer().toArrays(scratch));
+            }
+            try (OutputStream s =
+                    TrainCheckpoints.hashing(fs, staging, "", files)
+                            .create(TrainCheckpoints.OPTIMIZER_FILE)) {
+                OptimizerCheckpoint.write(outer.kind(), outerState, s);
+            }
+        }
+        var tokenizerFolder =
+                TrainCheckpoints.hashing(
+                        fs,
+                        new Path(staging, CheckpointDirectory.TOKENIZER),
+                        CheckpointDirectory.TOKENIZER + "/",
+                        files);
+        for (Map.Entry<String, byte[]> f : tokenizer.files().entrySet()) {
+            try (OutputStream s = tokenizerFolder.create(f.getKey())) {
+                s.write(f.getValue());
+            }
+        }
+        String dir = staging.toString();
+        var hadoop = new SerializableConfiguration(jsc.hadoopConfiguration());
+        jsc.sc().setJobDescription("lmspark train: checkpoint round " + round);
+        List<String[]> written =
+                states.map(
+                                s -> {
+                                    Path file =
+                                            new Path(dir, TrainCheckpoints.workerFile(s.worker()));
+                                    try (OutputStream o =
+                                            file.getFileSystem(hadoop.value()).create(file, true)) {
+                                        o.write(s.optimizer());
+                                    }
+                                    return new String[] {
+                                        TrainCheckpoints.workerFile(s.worker()),
+                                        Long.toString(s.optimizer().length),
+                                        TrainCheckpoints.sha256(s.optimizer())
+                                    };
+                                })
+                        .collect();
+        jsc.sc().setJobDescription(null);
+        for (String[] w : written) {
+            files.put(w[0], new TrainCheckpoints.FileHash(Long.parseLong(w[1]), w[2]));
+        }
+        ObjectNode state = TrainCheckpoints.JSON.createObjectNode();
+        state.put("format_version", TrainCheckpoints.FORMAT_VERSION);
+        state.put("round", round);
+        state.put("global_step", round * c.localSteps());
+        state.put("tokens", tokens);
+        state.put("examples", rows);
+        state.put("rounds", rounds);
+        state.put("schedule_steps", scheduleSteps);
+        ObjectNode cursor = state.putObject("data");
+        cursor.put("train_examples", dataset.numExamples("train"));
+        cursor.put("workers", c.workers());
+        cursor.put("rows_per_worker_round", c.examplesPerWorkerRound());
+        cursor.put(
+                "rows_per_worker_epoch",
+                new DataSchedule(
+                                dataset.numExamples("train"),
+                                c.workers(),
+                                c.examplesPerWorkerRound(),
+                                c.seed())
+                        .blockSize());
+        cursor.put("next_row", round * c.examplesPerWorkerRound());
+        state.put("seed", c.seed());
+        state.set("config", c.toJson());
+        state.set("model", TrainCheckpoints.JSON.readTree(config.toJson()));
+        ObjectNode ds = state.putObject("dataset");
+        ds.put("path", dataset.root());
+        ds.put("objective", dataset.objective());
+        ds.put("tokenizer_sha256", dataset.tokenizerSha256());
+        ObjectNode p = state.putObject("provenance");
+        p.put("lmspark_version", VersionProvider.version());
+        String commit = System.getProperty("lmspark.git.commit");
+        if (commit == null || commit.isBlank()) {
+            p.putNull("git_commit");
+        } else {
+            p.put("git_commit", commit);
+        }
+        p.put("spark_version", jsc.version());
+        p.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        p.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        p.put("run_id", runId);
+        p.put("written_at", Instant.now().toString());
+        p.put("elapsed_s", (System.nanoTime() - started) / 1e9);
+        state.set("files", TrainCheckpoints.JSON.valueToTree(files));
+        TrainCheckpoints.writeState(fs, staging, state);
+        return TrainCheckpoints.publish(fs, output, staging, round, c.keepCheckpoints());
+    }
+
+    /** Frees the live workers of this run: in this JVM (local mode) at once. */
+    private static void release(JavaSparkContext jsc, String runId) {
+        if (jsc.sc().isLocal()) {
+            Worker.release(runId);
+        }
+    }
+
+    static String describe(ModelConfig m) {
+        return String.format(
+                "%s%s (%d layers, hidden %d, %d heads, vocabulary %,d, length %d)",
+                m.architecture(),
+                m.causal() && m.architecture().equals("bert") ? " causal" : "",
+                m.numLayers(),
+                m.hiddenSize(),
+                m.numHeads(),
+                m.vocabSize(),
+                m.maxPositions());
+    }
+
+    private static String termsNote(Map<String, StepResult.TermSum> terms) {
+        if (terms.size() < 2) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder(" (");
+        terms.values()
+                .forEach(
+                        t ->
+                                b.append(b.length() > 2 ? ", " : "")
+                                        .append(t.name())
+                                        .append(' ')
+                                        .append(String.format(Locale.ROOT, "%.3f", t.mean())));
+        return b.append(')').toString();
+    }
+
+    /** h:mm:ss. */
+    static String clock(double seconds) {
+        if (!Double.isFinite(seconds)) {
+            return "?";
+        }
+        long s = Math.round(seconds);
+        return String.format("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+    }
+}

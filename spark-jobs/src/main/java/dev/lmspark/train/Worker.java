@@ -1,0 +1,287 @@
+package dev.lmspark.train;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.lmspark.data.random.Seeds;
+import dev.lmspark.model.Devices;
+import dev.lmspark.model.io.ModelWeights;
+import dev.lmspark.model.io.OptimizerCheckpoint;
+import dev.lmspark.model.optim.AdamW;
+import dev.lmspark.model.train.PretrainingTask;
+import dev.lmspark.model.train.ShardBatch;
+import dev.lmspark.model.train.StepResult;
+import dev.lmspark.model.train.TrainingStep;
+import dev.lmspark.spark.data.ExampleReader;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
+import org.apache.spark.resource.ResourceInformation;
+
+/**
+ * The executor side of a run (Deeplearning4j's ParameterAveragingTrainingWorker, in lmspark's
+ * terms): one round of one worker. The worker's inner AdamW state lives in this JVM between rounds
+ * (a live cache, keyed by run and worker id), and its serialized form is the round's output in
+ * Spark's block manager. A task uses the live state only when it is exactly the end of the previous
+ * round; otherwise — a retried attempt whose first try advanced the live state, a task Spark placed
+ * on another executor, a resumed run — it restores the state from the previous round's serialized
+ * form (fetched from whichever executor holds it). Either way the round starts from the same bits,
+ * so where a task runs never changes the result.
+ *
+ * <p>Every round builds a fresh model replica from the broadcast global parameters on the task's
+ * device (the GPU Spark assigned it, else the CPU), trains {@code --local-steps} steps through
+ * {@link TrainingStep} (which takes turns with other workers of this JVM step by step), and returns
+ * the parameter delta. The replica is freed after the round; the AdamW state is freed when its
+ * worker is dropped from the cache (another run starts, or {@link #release}).
+ */
+final class Worker {
+    static final long DROPOUT_STREAM = 0x64726f700000001L;
+
+    /** A worker's live state in this JVM. */
+    private static final class Live {
+        final String runId;
+        final NDManager manager;
+        final AdamW optimizer;
+        final ExampleReader reader;
+        long round;
+        boolean dirty;
+
+        Live(String runId, NDManager manager, AdamW optimizer, ExampleReader reader, long round) {
+            this.runId = runId;
+            this.manager = manager;
+            this.optimizer = optimizer;
+            this.reader = reader;
+            this.round = round;
+        }
+
+        void close() {
+            try {
+                reader.close();
+            } catch (IOException e) {
+                // nothing to lose: the reader only reads
+            }
+            optimizer.close();
+            manager.close();
+        }
+    }
+
+    private static final Map<Integer, Live> LIVE = new HashMap<>();
+
+    private Worker() {}
+
+    /** Trains round {@code round} of the worker whose state is {@code parent}. */
+    static WorkerRound run(WorkerState parent, Parameters global, RunSpec spec, long round) {
+        TaskContext task = TaskContext.get();
+        TrainConfig c = spec.config();
+        Live live;
+        boolean restored;
+        synchronized (LIVE) {
+            live = LIVE.get(parent.worker());
+            restored =
+                    live == null
+                            || !live.runId.equals(spec.runId())
+                            || live.round != parent.round()
+                            || live.dirty;
+            if (restored) {
+                dropOtherRuns(spec.runId());
+                Live stale = LIVE.remove(parent.worker());
+                if (stale != null) {
+                    stale.close();
+                }
+                live = restore(parent, spec, device(task));
+                LIVE.put(parent.worker(), live);
+            }
+            live.dirty = true;
+        }
+        JniUtils.setNumThreads(spec.threads());
+        long start = System.nanoTime();
+        long firstStep = (round - 1) * c.localSteps();
+        List<StepResult.TermSum> terms = new ArrayList<>();
+        Map<String, StepResult.TermSum> sums = new LinkedHashMap<>();
+        long tokens = 0;
+        long examples = 0;
+        double lastLr = 0;
+        Parameters delta;
+        try (NDManager manager = live.manager.newSubManager()) {
+            ShardBatch rows =
+                    RoundRows.read(
+                            live.reader,
+                            spec.data().segments(parent.worker(), round),
+                            spec.dataset(),
+                            c.dynamicMasking(),
+                            c.seed());
+            Map<String, NDArray> params = global.toArrays(manager);
+            PretrainingTask model = new ModelWeights(spec.model(), params).task();
+            try (TrainingStep step =
+                    TrainingStep.builder()
+                            .setModel(model)
+                            .setSchedule(spec.schedule())
+                            .optLoss(c.trainingLoss())
+                            .optClipNorm((float) c.clipNorm())
+                            .optPrecision(c.computePrecision())
+                            .optOptimizer(live.optimizer)
+                            .build(manager)) {
+                int b = c.batchSize();
+                int a = c.gradAccum();
+                for (int h = 0; h < c.localSteps(); h++) {
+                    List<ShardBatch> micro = new ArrayList<>(a);
+                    for (int k = 0; k < a; k++) {
+                        int from = (h * a + k) * b;
+                        micro.add(rows.slice(from, from + b));
+                    }
+                    long globalStep = firstStep + h;
+                    StepResult r =
+                            step.step(
+                                    micro,
+                                    globalStep,
+                                    Seeds.random(
+                                            c.seed(), DROPOUT_STREAM, parent.worker(), globalStep));
+                    r.terms().forEach(t -> sums.merge(t.name(), t, StepResult.TermSum::plus));
+                    tokens += r.tokens();
+                    examples += r.examples();
+                    lastLr = r.lr();
+                    failOnceForTests(spec.failOnce(), task, parent.worker(), round, h + 1);
+                }
+            }
+            delta = Parameters.of(model.parameters()).minus(global);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "worker " + parent.worker() + " cannot read its rows of round " + round, e);
+        }
+        terms.addAll(sums.values());
+        byte[] state = serialize(live.optimizer);
+        synchronized (LIVE) {
+            live.round = round;
+            live.dirty = false;
+        }
+        WorkerResult result =
+                new WorkerResult(
+                        parent.worker(),
+                        round,
+                        delta,
+                        tokens,
+                        examples,
+                        terms,
+                        lastLr,
+                        (System.nanoTime() - start) / 1e9,
+                        executorId(),
+                        restored);
+        return new WorkerRound(new WorkerState(parent.worker(), round, state), result);
+    }
+
+    /** A live worker from its serialized state. */
+    private static Live restore(WorkerState parent, RunSpec spec, Device device) {
+        NDManager manager = NDManager.newBaseManager(device, Devices.ENGINE);
+        TrainConfig c = spec.config();
+        AdamW optimizer = AdamW.withDefaults(manager, (float) c.weightDecay());
+        try {
+            if (parent.optimizer().length > 0) {
+                OptimizerCheckpoint.read(
+                        new ByteArrayInputStream(parent.optimizer()), optimizer, manager);
+            }
+            ExampleReader reader =
+                    new ExampleReader(spec.dataset(), "train", spec.hadoop().value(), 2);
+            return new Live(spec.runId(), manager, optimizer, reader, parent.round());
+        } catch (IOException | RuntimeException e) {
+            optimizer.close();
+            manager.close();
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException(
+                        "cannot restore worker " + parent.worker() + "'s optimizer state", io);
+            }
+            throw (RuntimeException) e;
+        }
+    }
+
+    static byte[] serialize(AdamW optimizer) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            OptimizerCheckpoint.write(optimizer, out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    /** The GPU Spark assigned this task, else the CPU. */
+    private static Device device(TaskContext task) {
+        String address = null;
+        if (task != null) {
+            ResourceInformation gpu = task.resourcesJMap().get("gpu");
+            if (gpu != null && gpu.addresses().length > 0) {
+                address = gpu.addresses()[0];
+            }
+        }
+        return Devices.forTask(address);
+    }
+
+    private static String executorId() {
+        SparkEnv env = SparkEnv.get();
+        return env == null ? "driver" : env.executorId();
+    }
+
+    /** Frees (native memory included) every live worker of runs other than {@code runId}. */
+    private static void dropOtherRuns(String runId) {
+        LIVE.values()
+                .removeIf(
+                        l -> {
+                            if (!l.runId.equals(runId)) {
+                                l.close();
+                                return true;
+                            }
+                            return false;
+                        });
+    }
+
+    /** Frees the live workers of {@code runId} in this JVM; returns how many. */
+    static int release(String runId) {
+        synchronized (LIVE) {
+            int[] n = {0};
+            LIVE.values()
+                    .removeIf(
+                            l -> {
+                                if (l.runId.equals(runId)) {
+                                    l.close();
+                                    n[0]++;
+                                    return true;
+                                }
+                                return false;
+                            });
+            return n[0];
+        }
+    }
+
+    /** The test hook of {@link RunSpec#failOnce}. */
+    private static void failOnceForTests(
+            String spec, TaskContext task, int worker, long round, int stepsDone) {
+        if (spec == null || task == null || task.attemptNumber() != 0) {
+            return;
+        }
+        Map<String, Long> v = new HashMap<>();
+        for (String part : spec.split(",")) {
+            String[] kv = part.split("=", 2);
+            v.put(kv[0].trim(), Long.parseLong(kv[1].trim()));
+        }
+        if (v.getOrDefault("worker", -1L) == worker
+                && v.getOrDefault("round", -1L) == round
+                && v.getOrDefault("afterSteps", 1L) == stepsDone) {
+            throw new IllegalStateException(
+                    "injected failure of worker "
+                            + worker
+                            + " in round "
+                            + round
+                            + " after "
+                            + stepsDone
+                            + " local steps (test)");
+        }
+    }
+}

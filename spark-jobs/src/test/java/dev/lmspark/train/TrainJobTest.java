@@ -1,0 +1,311 @@
+package dev.lmspark.train;
+
+import static dev.lmspark.train.TrainFixture.latest;
+import static dev.lmspark.train.TrainFixture.metrics;
+import static dev.lmspark.train.TrainFixture.model;
+import static dev.lmspark.train.TrainFixture.ok;
+import static dev.lmspark.train.TrainFixture.train;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lmspark.cli.CommandLineRun;
+import dev.lmspark.spark.SharedSpark;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.spark.SparkContext;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code train} end to end in {@code local[2,2]} (the pom gives these tests their own JVM): MLM+NSP
+ * and CLM+FIM with 1, 2 and 3 workers, checkpoints and metrics as documented, bitwise
+ * reproducibility (same seed, a retried task), exact resume and extension, and the refusals.
+ */
+@ExtendWith(SharedSpark.class)
+class TrainJobTest {
+    @TempDir static Path dir;
+    static TrainFixture data;
+
+    @BeforeAll
+    static void datasets() {
+        data = new TrainFixture(dir.resolve("data"));
+    }
+
+    @Test
+    void mlmWithNspTrainsWithOneTwoAndThreeWorkers() throws IOException {
+        for (int workers = 1; workers <= 3; workers++) {
+            Path out = dir.resolve("mlm-" + workers);
+            CommandLineRun r =
+                    train(
+                            data.mlm,
+                            out,
+                            "--model",
+                            "bert-tiny",
+                            "--workers",
+                            Integer.toString(workers),
+                            "--eval-every",
+                            "3");
+            assertEquals(0, r.status(), r.err());
+            List<JsonNode> m = metrics(out);
+            assertEquals(4, m.size(), "round 0 (evaluation) and rounds 1–3");
+            for (int round = 0; round < 4; round++) {
+                JsonNode rec = m.get(round);
+                assertEquals(round, rec.path("round").asInt());
+                for (String key : List.of("step", "tokens", "loss", "lr")) {
+                    assertTrue(rec.path(key).isNumber(), key + " in " + rec);
+                }
+            }
+            JsonNode last = m.get(3);
+            assertTrue(
+                    last.path("mlm_loss").isNumber() && last.path("nsp_loss").isNumber(),
+                    "" + last);
+            assertEquals(3 * 2, last.path("step").asInt());
+            assertEquals(workers * 3 * 2 * 4, last.path("examples").asInt());
+            double first = m.get(0).path("eval_loss").asDouble();
+            assertEquals(Math.log(1000), first, 0.1 * Math.log(1000), "initial MLM loss ≈ ln V");
+            assertTrue(last.path("eval_loss").asDouble() < first - 0.3, "learning: " + m);
+            assertTrue(last.path("eval_nsp_accuracy").isNumber());
+            assertCheckpoint(out, workers, 3);
+            assertTrue(r.err().contains("train: round 3/3"), r.err());
+        }
+    }
+
+    @Test
+    void clmWithFimTrainsWithOneTwoAndThreeWorkers() throws IOException {
+        for (int workers = 1; workers <= 3; workers++) {
+            Path out = dir.resolve("clm-" + workers);
+            CommandLineRun r =
+                    train(
+                            data.clm,
+                            out,
+                            "--model",
+                            "llama-tiny",
+                            "--workers",
+                            Integer.toString(workers),
+                            "--eval-every",
+                            "3");
+            assertEquals(0, r.status(), r.err());
+            List<JsonNode> m = metrics(out);
+            JsonNode last = m.get(m.size() - 1);
+            assertTrue(last.path("clm_loss").isNumber(), "" + last);
+            assertFalse(last.has("mlm_loss"));
+            double first = m.get(0).path("eval_clm_loss").asDouble();
+            assertEquals(Math.log(400), first, 0.15 * Math.log(400), "initial CLM loss ≈ ln V");
+            assertTrue(last.path("eval_clm_loss").asDouble() < first - 0.3, "learning: " + m);
+            assertCheckpoint(out, workers, 3);
+        }
+    }
+
+    /** The documented layout, every file hashed, verify --checkpoint happy. */
+    private static void assertCheckpoint(Path out, int workers, int round) throws IOException {
+        Path cp = latest(out);
+        assertEquals(String.format("round-%06d", round), cp.getFileName().toString());
+        for (String f :
+                List.of(
+                        "model.safetensors",
+                        "config.json",
+                        "optimizer.safetensors",
+                        "trainer_state.json",
+                        "tokenizer/tokenizer.json")) {
+            assertTrue(Files.isRegularFile(cp.resolve(f)), f);
+        }
+        for (int w = 0; w < workers; w++) {
+            assertTrue(
+                    Files.isRegularFile(
+                            cp.resolve(String.format("workers/worker-%05d.safetensors", w))));
+        }
+        JsonNode state = TrainFixture.JSON.readTree(cp.resolve("trainer_state.json").toFile());
+        assertEquals(round, state.path("round").asInt());
+        assertEquals(
+                workers + 6, state.path("files").size(), "files recorded: " + state.path("files"));
+        try (Stream<Path> hidden = Files.list(out.resolve("checkpoints"))) {
+            assertEquals(
+                    List.of(),
+                    hidden.filter(p -> p.getFileName().toString().startsWith(".")).toList(),
+                    "no staging directory left");
+        }
+        CommandLineRun v = ok("verify", "--checkpoint", out.toString());
+        assertTrue(v.out().contains("intact"), v.out());
+    }
+
+    @Test
+    void theSameSeedGivesTheSameBitsAndARetriedTaskChangesNoBit() throws IOException {
+        Path clean = dir.resolve("retry-clean");
+        Path failed = dir.resolve("retry-failed");
+        String[] flags = {"--model", "bert-tiny", "--workers", "3", "--local-steps", "3"};
+        assertEquals(0, train(data.mlm, clean, flags).status());
+        SparkContext sc = SharedSpark.session().sparkContext();
+        sc.setLocalProperty(TrainJob.FAIL_ONCE, "worker=1,round=2,afterSteps=2");
+        CommandLineRun r;
+        try {
+            r = train(data.mlm, failed, flags);
+        } finally {
+            sc.setLocalProperty(TrainJob.FAIL_ONCE, null);
+        }
+        assertEquals(0, r.status(), r.err());
+        assertTrue(
+                r.err().contains("worker 1's state was restored"),
+                "the retry restored the state: " + r.err());
+        assertArrayEquals(model(clean), model(failed), "a retried task changes no bit");
+        assertArrayEquals(
+                Files.readAllBytes(latest(clean).resolve("workers/worker-00001.safetensors")),
+                Files.readAllBytes(latest(failed).resolve("workers/worker-00001.safetensors")));
+        Path again = dir.resolve("retry-again");
+        assertEquals(0, train(data.mlm, again, flags).status());
+        assertArrayEquals(model(clean), model(again), "the same seed gives the same bits");
+        Path other = dir.resolve("retry-seed");
+        List<String> seeded = new ArrayList<>(List.of(flags));
+        seeded.addAll(List.of("--seed", "7"));
+        assertEquals(0, train(data.mlm, other, seeded.toArray(String[]::new)).status());
+        assertFalse(java.util.Arrays.equals(model(clean), model(other)));
+    }
+
+    @Test
+    void aRunStoppedAfterARoundAndResumedEndsWithTheSameBytes() throws IOException {
+        for (String outer : List.of("average", "nesterov")) {
+            Path whole = dir.resolve("whole-" + outer);
+            String[] flags = {
+                "--model",
+                "bert-tiny",
+                "--workers",
+                "2",
+                "--rounds",
+                "4",
+                "--checkpoint-every",
+                "2",
+                "--outer-optimizer",
+                outer,
+                "--eval-every",
+                "2",
+                "--lr-schedule",
+                "cosine"
+            };
+            assertEquals(0, train(data.mlm, whole, flags).status());
+            // What a run stopped after round 2 leaves: its round-2 checkpoint, latest naming it,
+            // and metrics up to round 2 plus a round the resumed run must drop.
+            Path stopped = dir.resolve("stopped-" + outer);
+            copy(
+                    whole.resolve("checkpoints/round-000002"),
+                    stopped.resolve("checkpoints/round-000002"));
+            Files.writeString(stopped.resolve("checkpoints/latest"), "round-000002\n");
+            Files.copy(whole.resolve("metrics.jsonl"), stopped.resolve("metrics.jsonl"));
+            Files.createDirectories(stopped.resolve("checkpoints/.round-000003.staging-x/workers"));
+            CommandLineRun r =
+                    ok(
+                            "train",
+                            "--data",
+                            data.mlm.toString(),
+                            "--output",
+                            stopped.toString(),
+                            "--resume");
+            assertTrue(r.err().contains("resuming"), r.err());
+            assertArrayEquals(model(whole), model(stopped), outer + ": resumed = uninterrupted");
+            List<JsonNode> a = metrics(whole);
+            List<JsonNode> b = metrics(stopped);
+            assertEquals(a.size(), b.size());
+            for (int i = 0; i < a.size(); i++) {
+                assertEquals(a.get(i).path("round"), b.get(i).path("round"));
+                assertEquals(a.get(i).path("loss"), b.get(i).path("loss"));
+                assertEquals(a.get(i).path("eval_loss"), b.get(i).path("eval_loss"));
+            }
+            assertFalse(Files.exists(stopped.resolve("checkpoints/.round-000003.staging-x")));
+        }
+    }
+
+    @Test
+    void extendingAFinishedConstantRateRunEqualsALongerRun() throws IOException {
+        String[] flags = {"--model", "bert-tiny", "--workers", "2", "--lr-schedule", "constant"};
+        Path longer = dir.resolve("longer");
+        List<String> four = new ArrayList<>(List.of(flags));
+        four.addAll(List.of("--rounds", "4"));
+        assertEquals(0, train(data.mlm, longer, four.toArray(String[]::new)).status());
+        Path extended = dir.resolve("extended");
+        List<String> two = new ArrayList<>(List.of(flags));
+        two.addAll(List.of("--rounds", "2"));
+        assertEquals(0, train(data.mlm, extended, two.toArray(String[]::new)).status());
+        ok(
+                "train",
+                "--data",
+                data.mlm.toString(),
+                "--output",
+                extended.toString(),
+                "--resume",
+                "--rounds",
+                "4");
+        assertArrayEquals(model(longer), model(extended));
+    }
+
+    @Test
+    void badInputIsRefusedWithOneLineAndStatusTwo() throws IOException {
+        Path out = dir.resolve("refused");
+        assertRefused(train(data.mlm, out, "--model", "llama-tiny"), "causal");
+        assertRefused(train(data.clm, out, "--model", "rotary-mlm-small"), "masked LM");
+        assertRefused(train(data.mlm, out, "--objective", "clm"), "--objective clm");
+        assertRefused(train(data.mlm, out, "--workers", "0"), "--workers 0");
+        assertRefused(
+                CommandLineRun.of(
+                        "train",
+                        "--data",
+                        data.mlm.toString(),
+                        "--output",
+                        out.toString(),
+                        "--resume"),
+                "no complete checkpoint");
+        Path run = dir.resolve("refused-existing");
+        assertEquals(0, train(data.mlm, run, "--model", "bert-tiny", "--rounds", "1").status());
+        assertRefused(train(data.mlm, run, "--model", "bert-tiny"), "--resume");
+        assertRefused(
+                CommandLineRun.of(
+                        "train",
+                        "--data",
+                        data.mlm.toString(),
+                        "--output",
+                        run.toString(),
+                        "--resume",
+                        "--lr",
+                        "0.5"),
+                "--lr 0.5 differs");
+        assertRefused(
+                CommandLineRun.of(
+                        "train",
+                        "--data",
+                        data.mlm.toString(),
+                        "--output",
+                        run.toString(),
+                        "--resume",
+                        "--workers",
+                        "3"),
+                "--workers 3 differs");
+        assertFalse(Files.exists(out.resolve("checkpoints")), "nothing written for a refused run");
+    }
+
+    private static void assertRefused(CommandLineRun r, String expected) {
+        assertEquals(2, r.status(), r.err());
+        List<String> errors = r.errorLines();
+        assertEquals(1, errors.size(), r.err());
+        assertTrue(errors.get(0).contains(expected), errors.get(0));
+    }
+
+    private static void copy(Path from, Path to) throws IOException {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path p : files.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.createDirectories(target.getParent());
+                    Files.copy(p, target);
+                }
+            }
+        }
+    }
+}
