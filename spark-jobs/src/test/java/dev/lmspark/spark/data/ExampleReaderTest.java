@@ -450,6 +450,16 @@ class ExampleReaderTest {
                     e.getMessage());
         }
 
+        // inspect reads through ExampleReader: one line naming the file.
+        Files.delete(data.resolve("validation/part-00000.parquet"));
+        var inspect =
+                dev.lmspark.cli.CommandLineRun.of(
+                        "inspect", "--data", data.toString(), "--split", "validation");
+        assertEquals(1, inspect.status());
+        assertEquals(1, inspect.errorLines().size(), inspect.err());
+        assertTrue(
+                inspect.err().contains("validation/part-00000.parquet is missing"), inspect.err());
+
         // A flipped byte in a data page: the page checksum (or the decoder) catches it.
         Path shard = data.resolve("train/part-00000.parquet");
         byte[] bytes = Files.readAllBytes(shard);
