@@ -1,22 +1,21 @@
 package dev.lmspark.jobs;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.lmspark.data.BadInputException;
 import dev.lmspark.data.tokenizer.LmTokenizer;
-import dev.lmspark.spark.HadoopPaths;
 import dev.lmspark.spark.TokenizerSource;
+import dev.lmspark.spark.data.ExampleReader;
+import dev.lmspark.spark.data.Examples;
+import dev.lmspark.spark.data.PreparedDataset;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.Arrays;
-import java.util.List;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * {@code inspect}: the first rows of a split, in {@code example_id} order, decoded for a person —
- * the text as the model sees it, then one line per real token: the token, its id, the label to
- * predict, segment id, special and word-start flags.
+ * {@code inspect}: the first rows of a split, in {@code example_id} order (read with {@link
+ * ExampleReader}, straight from the first shard's first row group), decoded for a person — the text
+ * as the model sees it, then one line per real token: the token, its id, the label to predict,
+ * segment id, special and word-start flags.
  */
 public final class InspectJob {
     private InspectJob() {}
@@ -24,48 +23,46 @@ public final class InspectJob {
     public static void run(
             SparkSession spark, String data, String split, int rows, PrintWriter out) {
         var conf = spark.sparkContext().hadoopConfiguration();
-        Path root = new Path(data);
-        FileSystem fs = HadoopPaths.fileSystem(root, conf);
-        JsonNode manifest = PrepareJob.readManifest(fs, new Path(root, PrepareJob.MANIFEST));
-        if (!manifest.path("num_examples").has(split)) {
+        PreparedDataset dataset = PreparedDataset.open(data, conf);
+        if (!dataset.hasSplit(split)) {
             throw new BadInputException(
                     "--split "
                             + split
                             + " is not in "
                             + data
                             + "; it has "
-                            + String.join(
-                                    ", ", iterable(manifest.path("num_examples").fieldNames())));
+                            + String.join(", ", dataset.splits()));
         }
-        LmTokenizer tok =
-                TokenizerSource.read(new Path(root, "tokenizer").toString(), false, conf)
-                        .tokenizer();
-        List<Row> picked =
-                spark.read()
-                        .parquet(new Path(root, split).toString())
-                        .orderBy("example_id")
-                        .limit(rows)
-                        .collectAsList();
-        for (Row r : picked) {
-            int[] ids = ints(r, "input_ids");
-            int[] labels = ints(r, "labels");
-            byte[] attention = bytes(r, "attention_mask");
-            byte[] types = bytes(r, "token_type_ids");
-            byte[] special = bytes(r, "special_tokens_mask");
-            byte[] words = has(r, "word_start") ? bytes(r, "word_start") : null;
+        LmTokenizer tok = TokenizerSource.read(dataset.tokenizerPath(), false, conf).tokenizer();
+        Examples picked;
+        try (ExampleReader reader = new ExampleReader(dataset, split, conf, 1)) {
+            picked = reader.read(0, Math.min(rows, reader.numExamples()));
+        } catch (IOException e) {
+            // A missing or damaged shard is the user's to restore.
+            throw new BadInputException(e.getMessage(), e);
+        }
+        int length = picked.length();
+        for (int row = 0; row < picked.rows(); row++) {
+            int[] ids = Examples.row(picked.inputIds(), row, length);
+            int[] labels = Examples.row(picked.labels(), row, length);
+            byte[] attention = Examples.row(picked.attentionMask(), row, length);
+            byte[] types = Examples.row(picked.tokenTypeIds(), row, length);
+            byte[] special = Examples.row(picked.specialTokensMask(), row, length);
+            byte[] words =
+                    picked.wordStart() == null
+                            ? null
+                            : Examples.row(picked.wordStart(), row, length);
             StringBuilder head = new StringBuilder();
             head.append(split)
                     .append(" example ")
-                    .append(r.getLong(r.fieldIndex("example_id")))
+                    .append(picked.exampleId()[row])
                     .append(" (doc ")
-                    .append(r.getLong(r.fieldIndex("doc_id")));
-            if (has(r, "next_sentence_label")) {
+                    .append(picked.docId()[row]);
+            if (picked.nextSentenceLabel() != null) {
+                byte nsp = picked.nextSentenceLabel()[row];
                 head.append(", next_sentence_label ")
-                        .append(r.getByte(r.fieldIndex("next_sentence_label")))
-                        .append(
-                                r.getByte(r.fieldIndex("next_sentence_label")) == 0
-                                        ? ": B follows A"
-                                        : ": B is random");
+                        .append(nsp)
+                        .append(nsp == 0 ? ": B follows A" : ": B is random");
             }
             int real = 0;
             for (byte a : attention) {
@@ -85,9 +82,9 @@ public final class InspectJob {
                 }
             }
             out.println("  text: " + tok.decode(realIds, false).replace("\n", "\\n"));
-            if (has(r, "target_ids")) {
+            if (picked.targetIds() != null) {
                 int[] target =
-                        Arrays.stream(ints(r, "target_ids"))
+                        Arrays.stream(Examples.row(picked.targetIds(), row, length))
                                 .filter(id -> id != tok.specials().padOrEos())
                                 .toArray();
                 out.println("  target: " + tok.decode(target, false).replace("\n", "\\n"));
@@ -100,7 +97,7 @@ public final class InspectJob {
                     continue;
                 }
                 String label =
-                        labels[i] == -100
+                        labels[i] == PreparedDataset.IGNORE_LABEL
                                 ? "-"
                                 : tok.tokens(new int[] {labels[i]})[0] + " (" + labels[i] + ")";
                 out.printf(
@@ -119,29 +116,5 @@ public final class InspectJob {
 
     private static String show(String token) {
         return token.replace("\n", "\\n").replace("\t", "\\t");
-    }
-
-    private static boolean has(Row r, String column) {
-        return Arrays.asList(r.schema().fieldNames()).contains(column);
-    }
-
-    private static int[] ints(Row r, String column) {
-        List<Integer> l = r.getList(r.fieldIndex(column));
-        return l.stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    private static byte[] bytes(Row r, String column) {
-        List<Byte> l = r.getList(r.fieldIndex(column));
-        byte[] out = new byte[l.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = l.get(i);
-        }
-        return out;
-    }
-
-    private static List<String> iterable(java.util.Iterator<String> it) {
-        List<String> out = new java.util.ArrayList<>();
-        it.forEachRemaining(out::add);
-        return out;
     }
 }

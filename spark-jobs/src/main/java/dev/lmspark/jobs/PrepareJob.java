@@ -16,6 +16,7 @@ import dev.lmspark.spark.FaultInjection;
 import dev.lmspark.spark.HadoopPaths;
 import dev.lmspark.spark.InputFiles;
 import dev.lmspark.spark.TokenizerSource;
+import dev.lmspark.spark.data.PreparedDataset;
 import dev.lmspark.spark.ml.Examples;
 import dev.lmspark.spark.ml.FimStage;
 import dev.lmspark.spark.ml.MaskStage;
@@ -68,19 +69,13 @@ import scala.Tuple2;
  * {@code prepare}: reads a corpus, collates it with the Spark ML stages of {@code
  * dev.lmspark.spark.ml} (see {@link #stages}), shuffles each split deterministically, assigns dense
  * {@code example_id}s, and writes Parquet shards of about equal size with row groups of at most
- * {@value #ROW_GROUP} rows — into a temporary directory that is renamed into place with {@code
- * manifest.json} written last. With {@code --incremental}, only input files the manifest does not
- * list are processed, as a new increment appended to the dataset.
+ * {@value PreparedDataset#ROW_GROUP} rows — into a temporary directory that is renamed into place
+ * with {@code manifest.json} written last. With {@code --incremental}, only input files the
+ * manifest does not list are processed, as a new increment appended to the dataset.
  */
 public final class PrepareJob {
-    /** The shard format this code writes and reads. */
-    public static final int FORMAT_VERSION = 1;
-
-    static final int ROW_GROUP = 1024;
     static final long SPLIT_STREAM = 1;
     static final long SHUFFLE_STREAM = 2;
-    static final List<String> SPLITS = List.of("train", "validation", "predict");
-    static final String MANIFEST = "manifest.json";
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private PrepareJob() {}
@@ -189,9 +184,11 @@ public final class PrepareJob {
         Path target = new Path(c.output());
         FileSystem fs = HadoopPaths.fileSystem(target, hadoop);
         Path qualified = fs.makeQualified(target);
+        PreparedDataset existing = null;
         JsonNode previous = null;
         if (c.incremental()) {
-            previous = readManifest(fs, new Path(qualified, MANIFEST));
+            existing = readPrevious(fs, qualified, hadoop);
+            previous = existing.manifest();
         } else {
             AtomicOutput.checkTarget("--output", fs, qualified, c.overwrite());
         }
@@ -199,8 +196,7 @@ public final class PrepareJob {
         TokenizerSource tokenizer =
                 previous == null
                         ? TokenizerSource.read(c.tokenizer(), c.lowercase(), hadoop)
-                        : TokenizerSource.read(
-                                new Path(qualified, "tokenizer").toString(), false, hadoop);
+                        : TokenizerSource.read(existing.tokenizerPath(), false, hadoop);
         checkTokenizer(c, tokenizer.tokenizer());
 
         List<InputFiles.File> files = InputFiles.list(c.inputs(), hadoop);
@@ -229,10 +225,9 @@ public final class PrepareJob {
                         Map.of(),
                         seconds(start));
             }
-            for (JsonNode shard : previous.path("shards")) {
-                String split = shard.path("split").asText();
-                firstExample.merge(split, shard.path("rows").asLong(), Long::sum);
-                firstShard.merge(split, 1, Integer::sum);
+            for (PreparedDataset.Shard shard : existing.shards()) {
+                firstExample.merge(shard.split(), shard.rows(), Long::sum);
+                firstShard.merge(shard.split(), 1, Integer::sum);
             }
         }
 
@@ -343,7 +338,7 @@ public final class PrepareJob {
             Map<String, Long> exampleCounts = new LinkedHashMap<>();
             Map<String, Long> tokenCounts = new LinkedHashMap<>();
             double writeSeconds = 0;
-            for (String split : SPLITS) {
+            for (String split : PreparedDataset.SPLITS) {
                 DatasetStats st = stats.get(split);
                 if (st == null || st.examples == 0) {
                     continue;
@@ -399,7 +394,7 @@ public final class PrepareJob {
                             hadoop,
                             spark);
             if (previous == null) {
-                out.write(MANIFEST, bytes(manifest));
+                out.write(PreparedDataset.MANIFEST, bytes(manifest));
                 out.publish();
             } else {
                 appendIncrement(fs, qualified, out, manifest);
@@ -709,7 +704,9 @@ public final class PrepareJob {
         numbered.write()
                 .partitionBy("shard")
                 .option("compression", "snappy")
-                .option("parquet.block.row.count.limit", Integer.toString(ROW_GROUP))
+                .option(
+                        "parquet.block.row.count.limit",
+                        Integer.toString(PreparedDataset.ROW_GROUP))
                 .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
                 .parquet(written.toString());
         times[1] = seconds(t);
@@ -779,31 +776,21 @@ public final class PrepareJob {
         }
     }
 
-    static JsonNode readManifest(FileSystem fs, Path manifest) {
+    /** The dataset {@code --incremental} extends. */
+    private static PreparedDataset readPrevious(FileSystem fs, Path dataset, Configuration hadoop) {
+        Path manifest = new Path(dataset, PreparedDataset.MANIFEST);
         try {
             if (!fs.exists(manifest)) {
                 throw new BadInputException(
-                        manifest.getParent()
+                        dataset
                                 + " has no "
-                                + MANIFEST
+                                + PreparedDataset.MANIFEST
                                 + "; --incremental extends a complete prepared dataset");
-            }
-            try (InputStream in = fs.open(manifest)) {
-                JsonNode m = JSON.readTree(in);
-                int version = m.path("format_version").asInt(-1);
-                if (version < 1 || version > FORMAT_VERSION) {
-                    throw new BadInputException(
-                            manifest
-                                    + ": format_version found "
-                                    + version
-                                    + ", this lmspark reads up to "
-                                    + FORMAT_VERSION);
-                }
-                return m;
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + manifest, e);
         }
+        return PreparedDataset.open(dataset.toString(), hadoop);
     }
 
     private static byte[] bytes(JsonNode node) {
@@ -836,7 +823,7 @@ public final class PrepareJob {
         LmTokenizer tok = tokenizer.tokenizer();
         boolean mlm = c.objective() != PrepareConfig.Objective.CLM;
         ObjectNode m = JSON.createObjectNode();
-        m.put("format_version", FORMAT_VERSION);
+        m.put("format_version", PreparedDataset.FORMAT_VERSION);
         m.put("objective", c.objective().cliName());
         m.put("max_length", c.maxLength());
         ObjectNode padding = m.putObject("padding_side");
@@ -972,7 +959,7 @@ public final class PrepareJob {
     private static void appendIncrement(
             FileSystem fs, Path dataset, AtomicOutput out, ObjectNode manifest) {
         try {
-            for (String split : SPLITS) {
+            for (String split : PreparedDataset.SPLITS) {
                 Path dir = new Path(out.temporary(), split);
                 if (!fs.exists(dir)) {
                     continue;
@@ -985,15 +972,16 @@ public final class PrepareJob {
                     }
                 }
             }
-            Path next = new Path(dataset, "." + MANIFEST + ".next");
+            Path next = new Path(dataset, "." + PreparedDataset.MANIFEST + ".next");
             try (var os = fs.create(next, true)) {
                 os.write(bytes(manifest));
             }
-            Path old = new Path(dataset, "." + MANIFEST + ".old");
+            Path old = new Path(dataset, "." + PreparedDataset.MANIFEST + ".old");
             fs.delete(old, false);
-            if (!fs.rename(new Path(dataset, MANIFEST), old)
-                    || !fs.rename(next, new Path(dataset, MANIFEST))) {
-                throw new IOException("cannot replace " + new Path(dataset, MANIFEST));
+            if (!fs.rename(new Path(dataset, PreparedDataset.MANIFEST), old)
+                    || !fs.rename(next, new Path(dataset, PreparedDataset.MANIFEST))) {
+                throw new IOException(
+                        "cannot replace " + new Path(dataset, PreparedDataset.MANIFEST));
             }
             fs.delete(old, false);
         } catch (IOException e) {

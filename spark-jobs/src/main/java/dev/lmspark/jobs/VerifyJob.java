@@ -1,6 +1,6 @@
 package dev.lmspark.jobs;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.lmspark.spark.data.PreparedDataset;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -38,18 +38,17 @@ public final class VerifyJob {
 
     public static Result run(SparkSession spark, String data) {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
-        Path root = new Path(data);
+        PreparedDataset dataset = PreparedDataset.open(data, conf);
+        Path root = new Path(dataset.root());
         FileSystem fs = dev.lmspark.spark.HadoopPaths.fileSystem(root, conf);
-        JsonNode manifest = PrepareJob.readManifest(fs, new Path(root, PrepareJob.MANIFEST));
         List<String> problems = new ArrayList<>();
         List<String> paths = new ArrayList<>();
-        Map<String, JsonNode> byPath = new HashMap<>();
-        for (JsonNode shard : manifest.path("shards")) {
-            String p = shard.path("path").asText();
-            paths.add(p);
-            byPath.put(p, shard);
+        Map<String, PreparedDataset.Shard> byPath = new HashMap<>();
+        for (PreparedDataset.Shard shard : dataset.shards()) {
+            paths.add(shard.path());
+            byPath.put(shard.path(), shard);
         }
-        String rootString = fs.makeQualified(root).toString();
+        String rootString = dataset.root();
         var serializable = new SerializableConfiguration(conf);
         List<Checked> checked =
                 JavaSparkContext.fromSparkContext(spark.sparkContext())
@@ -64,64 +63,53 @@ public final class VerifyJob {
                         .collect();
         Map<String, Long> rowsPerSplit = new HashMap<>();
         for (Checked c : checked) {
-            JsonNode expected = byPath.get(c.path);
+            PreparedDataset.Shard expected = byPath.get(c.path);
             if (c.error != null) {
                 problems.add(c.path + ": " + c.error);
                 continue;
             }
-            if (c.bytes != expected.path("bytes").asLong()) {
+            if (c.bytes != expected.bytes()) {
                 problems.add(
-                        c.path
-                                + ": "
-                                + c.bytes
-                                + " bytes, the manifest says "
-                                + expected.path("bytes").asLong());
+                        c.path + ": " + c.bytes + " bytes, the manifest says " + expected.bytes());
             }
-            if (!c.sha256.equals(expected.path("sha256").asText())) {
+            if (!c.sha256.equals(expected.sha256())) {
                 problems.add(
                         c.path
                                 + ": SHA-256 "
                                 + c.sha256
                                 + " does not match the manifest's "
-                                + expected.path("sha256").asText()
+                                + expected.sha256()
                                 + " (the file changed or is corrupt)");
             }
-            if (c.rows != expected.path("rows").asLong()) {
+            if (c.rows != expected.rows()) {
                 problems.add(
-                        c.path
-                                + ": "
-                                + c.rows
-                                + " rows, the manifest says "
-                                + expected.path("rows").asLong());
+                        c.path + ": " + c.rows + " rows, the manifest says " + expected.rows());
             }
-            if (c.maxRowGroup > PrepareJob.ROW_GROUP) {
+            if (c.maxRowGroup > PreparedDataset.ROW_GROUP) {
                 problems.add(
                         c.path
                                 + ": a row group of "
                                 + c.maxRowGroup
                                 + " rows (at most "
-                                + PrepareJob.ROW_GROUP
+                                + PreparedDataset.ROW_GROUP
                                 + ")");
             }
-            rowsPerSplit.merge(expected.path("split").asText(), c.rows, Long::sum);
+            rowsPerSplit.merge(expected.split(), c.rows, Long::sum);
         }
-        manifest.path("num_examples")
-                .fields()
-                .forEachRemaining(
-                        e -> {
-                            long found = rowsPerSplit.getOrDefault(e.getKey(), 0L);
-                            if (found != e.getValue().asLong()) {
-                                problems.add(
-                                        e.getKey()
-                                                + ": "
-                                                + found
-                                                + " rows in its shards, the manifest says "
-                                                + e.getValue().asLong());
-                            }
-                        });
+        for (String split : dataset.splits()) {
+            long found = rowsPerSplit.getOrDefault(split, 0L);
+            if (found != dataset.numExamples(split)) {
+                problems.add(
+                        split
+                                + ": "
+                                + found
+                                + " rows in its shards, the manifest says "
+                                + dataset.numExamples(split));
+            }
+        }
         try {
             Set<String> listed = new HashSet<>(paths);
-            for (String split : PrepareJob.SPLITS) {
+            for (String split : PreparedDataset.SPLITS) {
                 Path dir = new Path(root, split);
                 if (!fs.exists(dir)) {
                     continue;
@@ -133,9 +121,9 @@ public final class VerifyJob {
                     }
                 }
             }
-            Path tokenizer = new Path(root, "tokenizer/tokenizer.json");
+            Path tokenizer = new Path(dataset.tokenizerPath(), "tokenizer.json");
             String sha = PrepareJob.sha256(fs, tokenizer);
-            if (!sha.equals(manifest.path("tokenizer").path("sha256").asText())) {
+            if (!sha.equals(dataset.tokenizerSha256())) {
                 problems.add("tokenizer/tokenizer.json: SHA-256 does not match the manifest");
             }
         } catch (IOException e) {

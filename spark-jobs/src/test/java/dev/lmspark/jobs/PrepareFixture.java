@@ -13,18 +13,32 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.Row;
 
-/** Corpora, tokenizers and helpers shared by the prepare tests. */
-final class PrepareFixture {
+/**
+ * Corpora, tokenizers and helpers shared by the prepare tests (and, being public, by tests of the
+ * dataset readers in other packages).
+ */
+public final class PrepareFixture {
     static final ObjectMapper JSON = new ObjectMapper();
 
     final Path dir;
-    final Path prose;
-    final Path code;
-    final Path pairs;
-    final Path wordpiece;
-    final Path bpe;
 
-    PrepareFixture(Path dir) {
+    /** A 0.5 MB prose sample corpus (JSONL). */
+    public final Path prose;
+
+    /** A 0.5 MB code sample corpus (JSONL). */
+    public final Path code;
+
+    /** A 0.2 MB prefix/target sample corpus (JSONL). */
+    public final Path pairs;
+
+    /** A lowercase WordPiece tokenizer of 3,000 ids trained on {@link #prose}. */
+    public final Path wordpiece;
+
+    /** A byte-level BPE tokenizer of 1,500 ids with the FIM sentinels, trained on {@link #code}. */
+    public final Path bpe;
+
+    /** Writes the corpora and trains the tokenizers under {@code dir}. */
+    public PrepareFixture(Path dir) {
         this.dir = dir;
         prose = dir.resolve("prose");
         code = dir.resolve("code");
@@ -73,17 +87,20 @@ final class PrepareFixture {
                 "1500");
     }
 
-    static CommandLineRun ok(String... args) {
+    /** Runs a command in-process, asserting exit status 0. */
+    public static CommandLineRun ok(String... args) {
         CommandLineRun r = CommandLineRun.of(args);
         assertEquals(0, r.status(), String.join(" ", args) + " failed: " + r.err());
         return r;
     }
 
-    static JsonNode manifest(Path data) throws IOException {
+    /** A dataset's manifest.json. */
+    public static JsonNode manifest(Path data) throws IOException {
         return JSON.readTree(data.resolve("manifest.json").toFile());
     }
 
-    static List<Row> rows(Path data, String split) {
+    /** A split's rows as Spark reads them, in example_id order. */
+    public static List<Row> rows(Path data, String split) {
         return SharedSpark.session()
                 .read()
                 .parquet(data.resolve(split).toString())
@@ -91,12 +108,14 @@ final class PrepareFixture {
                 .collectAsList();
     }
 
-    static int[] ints(Row r, String column) {
+    /** An array&lt;int&gt; column of a row. */
+    public static int[] ints(Row r, String column) {
         List<Integer> l = r.getList(r.fieldIndex(column));
         return l.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    static byte[] bytes(Row r, String column) {
+    /** An array&lt;byte&gt; column of a row. */
+    public static byte[] bytes(Row r, String column) {
         List<Byte> l = r.getList(r.fieldIndex(column));
         byte[] out = new byte[l.size()];
         for (int i = 0; i < out.length; i++) {

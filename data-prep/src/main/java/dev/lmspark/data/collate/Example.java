@@ -3,7 +3,8 @@ package dev.lmspark.data.collate;
 import java.io.Serializable;
 
 /**
- * One model-ready example, every array {@code max_length} long (the columns of a shard, DESIGN.md).
+ * One model-ready example, every array {@code max_length} long (the columns of a shard, {@code
+ * docs/dataset-format.md}).
  *
  * @param inputIds token ids after masking or FIM, padded
  * @param attentionMask 1 for real tokens, 0 for padding

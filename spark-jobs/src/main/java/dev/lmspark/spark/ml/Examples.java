@@ -10,7 +10,8 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * Rows of finished examples: {@code split}, {@code doc_id}, {@code seq} (the example's key), then
- * the shard columns of DESIGN.md (without {@code example_id}, which the shuffle assigns).
+ * the shard columns of {@code docs/dataset-format.md} (without {@code example_id}, which the
+ * shuffle assigns).
  */
 public final class Examples {
     private Examples() {}
