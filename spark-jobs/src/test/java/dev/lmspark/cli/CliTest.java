@@ -23,7 +23,13 @@ class CliTest {
     }
 
     static final List<String> COMMANDS =
-            List.of("quickstart", "sample-corpus", "train-tokenizer", "export");
+            List.of(
+                    "quickstart",
+                    "sample-corpus",
+                    "train-tokenizer",
+                    "train",
+                    "evaluate",
+                    "export");
 
     @Test
     void helpAndVersion() {
@@ -39,7 +45,15 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"quickstart", "sample-corpus", "train-tokenizer", "export"})
+    @ValueSource(
+            strings = {
+                "quickstart",
+                "sample-corpus",
+                "train-tokenizer",
+                "train",
+                "evaluate",
+                "export"
+            })
     void everyCommandHasHelpWithTheCommonFlags(String command) {
         CommandLineRun help = run(command, "--help");
         assertEquals(0, help.status(), help.err());
@@ -185,7 +199,7 @@ class CliTest {
 
         CommandLineRun again =
                 run("sample-corpus", "--output", a, "--size-mb", "0.1", "--seed", "1");
-        assertEquals(1, again.status());
+        assertEquals(Main.USAGE, again.status());
         assertTrue(
                 again.err().contains("already exists") && again.err().contains("--overwrite"),
                 again.err());

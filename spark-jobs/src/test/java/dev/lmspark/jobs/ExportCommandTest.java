@@ -215,7 +215,7 @@ class ExportCommandTest {
         CommandLineRun r =
                 CommandLineRun.of(
                         "export", "--checkpoint", bertRun.toString(), "--output", out.toString());
-        assertEquals(Main.FAILED, r.status());
+        assertEquals(Main.USAGE, r.status());
         assertEquals(1, r.errLines().size(), r.err());
         assertTrue(r.err().contains("already exists") && r.err().contains("--overwrite"), r.err());
         assertEquals(List.of("keep.txt"), files(out));
@@ -234,7 +234,7 @@ class ExportCommandTest {
                         dir.resolve("nope").toString(),
                         "--output",
                         out.toString());
-        assertEquals(Main.FAILED, missing.status());
+        assertEquals(Main.USAGE, missing.status());
         assertEquals(1, missing.errLines().size(), missing.err());
         assertTrue(
                 missing.err().startsWith("lmspark export: --checkpoint ")
@@ -247,7 +247,7 @@ class ExportCommandTest {
         CommandLineRun r =
                 CommandLineRun.of(
                         "export", "--checkpoint", dangling.toString(), "--output", out.toString());
-        assertEquals(Main.FAILED, r.status());
+        assertEquals(Main.USAGE, r.status());
         assertEquals(1, r.errLines().size(), r.err());
         assertTrue(
                 r.err().contains("latest names round-000042, which is missing or incomplete"),
@@ -258,7 +258,7 @@ class ExportCommandTest {
         CommandLineRun none =
                 CommandLineRun.of(
                         "export", "--checkpoint", noLatest.toString(), "--output", out.toString());
-        assertEquals(Main.FAILED, none.status());
+        assertEquals(Main.USAGE, none.status());
         assertEquals(1, none.errLines().size(), none.err());
         assertTrue(none.err().contains("checkpoints/latest"), none.err());
         assertFalse(Files.exists(out));
@@ -323,7 +323,7 @@ class ExportCommandTest {
                         dir.resolve("rotary-run").toString(),
                         "--output",
                         out.toString());
-        assertEquals(Main.FAILED, r.status());
+        assertEquals(Main.USAGE, r.status());
         assertEquals(1, r.errLines().size(), r.err());
         assertTrue(r.err().contains("rotary-mlm") && r.err().contains("bert"), r.err());
         assertFalse(Files.exists(out));

@@ -241,7 +241,7 @@ class PrepareBadInputTest {
                         out.toString(),
                         "--max-length",
                         "48");
-        assertEquals(1, r.status());
+        assertEquals(2, r.status());
         assertEquals(1, r.errorLines().size(), r.err());
         assertTrue(
                 r.err().contains("already exists; choose another path or add --overwrite"),

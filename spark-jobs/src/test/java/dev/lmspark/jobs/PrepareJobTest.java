@@ -610,7 +610,7 @@ class PrepareJobTest {
                 "a masked position shows its label: " + r.out());
         CommandLineRun bad =
                 CommandLineRun.of("inspect", "--data", data.toString(), "--split", "test");
-        assertEquals(1, bad.status());
+        assertEquals(2, bad.status());
         assertTrue(bad.err().contains("--split test is not in"), bad.err());
     }
 

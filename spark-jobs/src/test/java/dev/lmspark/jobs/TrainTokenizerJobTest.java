@@ -268,7 +268,7 @@ class TrainTokenizerJobTest {
         CommandLineRun r =
                 CommandLineRun.of(
                         "train-tokenizer", "--input", empty.toString(), "--output", out.toString());
-        assertEquals(1, r.status());
+        assertEquals(2, r.status());
         assertEquals(1, r.errorLines().size(), r.err());
         assertFalse(r.err().contains("\tat "), r.err());
         assertTrue(r.err().contains("holds no text"), r.err());
@@ -283,7 +283,7 @@ class TrainTokenizerJobTest {
                         out.toString(),
                         "--vocab-size",
                         "20");
-        assertEquals(1, r.status());
+        assertEquals(2, r.status());
         assertTrue(
                 r.err().contains("--vocab-size 20") && r.err().contains("use at least"), r.err());
         assertEquals(
@@ -297,7 +297,7 @@ class TrainTokenizerJobTest {
                         dir.resolve("missing/*.txt").toString(),
                         "--output",
                         out.toString());
-        assertEquals(1, r.status());
+        assertEquals(2, r.status());
         assertTrue(r.err().contains("matches no file"), r.err());
         assertFalse(Files.exists(out));
 
@@ -310,7 +310,7 @@ class TrainTokenizerJobTest {
                         badJson.toString(),
                         "--output",
                         out.toString());
-        assertEquals(1, r.status());
+        assertEquals(2, r.status());
         assertTrue(
                 r.err().contains("bad.jsonl has a line that is not valid JSON: not json at all"),
                 r.err());
@@ -333,7 +333,7 @@ class TrainTokenizerJobTest {
                         prose.toString(),
                         "--output",
                         existing.toString());
-        assertEquals(1, r.status());
+        assertEquals(2, r.status());
         assertTrue(r.err().contains("already exists") && r.err().contains("--overwrite"), r.err());
         assertTrue(
                 java.util.Arrays.equals(
