@@ -465,7 +465,6 @@ public final class TrainJob {
         LearningRateSchedule schedule =
                 new LearningRateSchedule(c.scheduleKind(), c.lr(), c.warmupSteps(), scheduleSteps);
         int threads = threads(sc);
-        warnAboutSlots(sc, c.workers(), log);
         String runId = UUID.randomUUID().toString();
         RunSpec spec =
                 new RunSpec(
@@ -602,6 +601,10 @@ public final class TrainJob {
                 }
             }
             global = outer.step(global, OuterOptimizer.weightedSum(deltas, workerTokens));
+            if (round == firstRound) {
+                // Once the first round ran, the executors have registered.
+                warnAboutSlots(sc, c.workers(), log);
+            }
             tokens += roundTokens;
             rows += roundRows;
             double roundSeconds = (System.nanoTime() - roundStart) / 1e9;
