@@ -29,6 +29,7 @@ import picocli.CommandLine.ParameterException;
             InspectCommand.class,
             VerifyCommand.class,
             ExportCommand.class,
+            GenerateCommand.class,
             HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -23,7 +23,7 @@ class CliTest {
     }
 
     static final List<String> COMMANDS =
-            List.of("quickstart", "sample-corpus", "train-tokenizer", "export");
+            List.of("quickstart", "sample-corpus", "train-tokenizer", "export", "generate");
 
     @Test
     void helpAndVersion() {
@@ -39,7 +39,7 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"quickstart", "sample-corpus", "train-tokenizer", "export"})
+    @ValueSource(strings = {"quickstart", "sample-corpus", "train-tokenizer", "export", "generate"})
     void everyCommandHasHelpWithTheCommonFlags(String command) {
         CommandLineRun help = run(command, "--help");
         assertEquals(0, help.status(), help.err());
