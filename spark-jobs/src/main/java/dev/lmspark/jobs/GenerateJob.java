@@ -291,8 +291,9 @@ public final class GenerateJob {
                 // Refused before Spark starts or the weights are read; begun (and checked again)
                 // just before generating.
                 Path target = new Path(c.history());
+                FileSystem historyFs = HadoopPaths.fileSystem(target, hadoop);
                 AtomicOutput.checkTarget(
-                        "--history", HadoopPaths.fileSystem(target, hadoop), target, c.overwrite());
+                        "--history", historyFs, historyFs.makeQualified(target), c.overwrite());
             }
             JsonNode manifest = c.data() != null ? datasetManifest(c, tokenizerJson, hadoop) : null;
             int maxNewTokens =
