@@ -2,6 +2,9 @@ package dev.lmspark.cli;
 
 import dev.lmspark.data.corpus.SampleCorpus;
 import dev.lmspark.data.tokenizer.TokenizerType;
+import dev.lmspark.jobs.GenerateJob;
+import dev.lmspark.model.generate.IterativeUnmasking;
+import dev.lmspark.model.generate.NoiseSchedule;
 import dev.lmspark.spark.InputFormat;
 import java.util.function.Function;
 import picocli.CommandLine.ITypeConverter;
@@ -49,6 +52,34 @@ final class Converters {
     static final class Objectives extends Named<Objective> {
         Objectives() {
             super(Objective::fromCliName);
+        }
+    }
+
+    static final class NoiseSchedules extends Named<NoiseSchedule> {
+        NoiseSchedules() {
+            super(NoiseSchedule::fromName);
+        }
+    }
+
+    /** {@code generate --unmask-order}: {@code random} or {@code confidence}. */
+    static final class UnmaskOrders extends Named<IterativeUnmasking.Order> {
+        UnmaskOrders() {
+            super(
+                    name -> {
+                        for (IterativeUnmasking.Order o : IterativeUnmasking.Order.values()) {
+                            if (o.name().equalsIgnoreCase(name)) {
+                                return o;
+                            }
+                        }
+                        throw new IllegalArgumentException(
+                                "unknown unmask order '" + name + "'; use random or confidence");
+                    });
+        }
+    }
+
+    static final class Devices extends Named<GenerateJob.DeviceChoice> {
+        Devices() {
+            super(GenerateJob.DeviceChoice::fromCliName);
         }
     }
 

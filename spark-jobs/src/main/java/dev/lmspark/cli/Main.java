@@ -32,6 +32,7 @@ import picocli.CommandLine.ParameterException;
             TrainCommand.class,
             EvaluateCommand.class,
             ExportCommand.class,
+            GenerateCommand.class,
             HelpCommand.class
         })
 public final class Main implements Runnable {

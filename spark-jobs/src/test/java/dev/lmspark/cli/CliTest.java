@@ -29,6 +29,7 @@ class CliTest {
                     "train-tokenizer",
                     "train",
                     "evaluate",
+                    "generate",
                     "export");
 
     @Test
@@ -52,6 +53,7 @@ class CliTest {
                 "train-tokenizer",
                 "train",
                 "evaluate",
+                "generate",
                 "export"
             })
     void everyCommandHasHelpWithTheCommonFlags(String command) {
