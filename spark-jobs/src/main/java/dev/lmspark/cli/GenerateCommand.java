@@ -4,7 +4,6 @@ import dev.lmspark.jobs.GenerateJob;
 import dev.lmspark.model.generate.IterativeUnmasking;
 import dev.lmspark.model.generate.NoiseSchedule;
 import dev.lmspark.spark.HadoopPaths;
-import dev.lmspark.spark.SparkSessions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -265,9 +264,6 @@ final class GenerateCommand implements Callable<Integer> {
         GenerateJob.run(
                 config,
                 HadoopPaths.configuration(sparkOptions.conf()),
-                () ->
-                        SparkSessions.start(
-                                "lmspark generate", sparkOptions.master(), sparkOptions.conf()),
                 spec.commandLine().getOut(),
                 spec.commandLine().getErr());
         return 0;

@@ -3,7 +3,6 @@ package dev.lmspark.jobs;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lmspark.data.BadInputException;
 import dev.lmspark.data.tokenizer.LmTokenizer;
@@ -26,7 +25,9 @@ import dev.lmspark.spark.CheckpointDirectory;
 import dev.lmspark.spark.HadoopFolders;
 import dev.lmspark.spark.HadoopPaths;
 import dev.lmspark.spark.TokenizerSource;
-import dev.lmspark.spark.ml.Examples;
+import dev.lmspark.spark.data.ExampleReader;
+import dev.lmspark.spark.data.Examples;
+import dev.lmspark.spark.data.PreparedDataset;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -35,12 +36,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Supplier;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 
 /**
  * {@code generate}: text from a checkpoint, on the driver. A masked LM (BERT or rotary MLM) fills
@@ -268,16 +266,11 @@ public final class GenerateJob {
     private GenerateJob() {}
 
     /**
-     * Generates, printing each result to {@code out} as it is made.
-     *
-     * @param spark starts Spark; called only with {@code --data}, to read its rows
+     * Generates, printing each result to {@code out} as it is made; on the driver, without Spark
+     * (prediction rows are read straight from the shards).
      */
     public static Result run(
-            Config c,
-            Configuration hadoop,
-            Supplier<SparkSession> spark,
-            PrintWriter out,
-            PrintWriter progress) {
+            Config c, Configuration hadoop, PrintWriter out, PrintWriter progress) {
         long start = System.nanoTime();
         Path given = new Path(c.checkpoint());
         FileSystem fs = HadoopPaths.fileSystem(given, hadoop);
@@ -295,14 +288,12 @@ public final class GenerateJob {
                 AtomicOutput.checkTarget(
                         "--history", historyFs, historyFs.makeQualified(target), c.overwrite());
             }
-            JsonNode manifest = c.data() != null ? datasetManifest(c, tokenizerJson, hadoop) : null;
+            PreparedDataset dataset = c.data() != null ? dataset(c, tokenizerJson, hadoop) : null;
             int maxNewTokens =
                     c.maxNewTokens() != null
                             ? c.maxNewTokens()
-                            : manifest != null
-                                    ? manifest.path("max_length").asInt()
-                                    : Config.DEFAULT_MAX_NEW_TOKENS;
-            List<PredictRow> rows = manifest != null ? readRows(c, spark.get()) : null;
+                            : dataset != null ? dataset.maxLength() : Config.DEFAULT_MAX_NEW_TOKENS;
+            List<PredictRow> rows = dataset != null ? readRows(c, dataset, hadoop) : null;
             checkLengths(c, model, tok, maxNewTokens, rows, progress);
             Device device = device(c.device());
             AtomicOutput history =
@@ -817,68 +808,32 @@ public final class GenerateJob {
     // --- the dataset ---------------------------------------------------------------------------
 
     /**
-     * The manifest of {@code --data}, checked to be an mlm-seq2seq dataset whose {@code --split}
-     * holds prediction rows tokenized with the model's tokenizer.
+     * The prepared dataset {@code --data}, checked to be an mlm-seq2seq dataset whose {@code
+     * --split} holds prediction rows tokenized with the model's tokenizer.
      */
-    private static JsonNode datasetManifest(Config c, byte[] tokenizerJson, Configuration hadoop) {
-        Path root = new Path(c.data());
-        FileSystem fs = HadoopPaths.fileSystem(root, hadoop);
-        Path file = new Path(root, PrepareJob.MANIFEST);
-        JsonNode m;
-        try {
-            if (!fs.exists(root)) {
-                throw new BadInputException(
-                        "--data " + c.data() + " does not exist; give a prepared dataset");
-            }
-            if (!fs.isFile(file)) {
-                throw new BadInputException(
-                        "--data "
-                                + c.data()
-                                + " has no "
-                                + PrepareJob.MANIFEST
-                                + "; give a dataset written by prepare --objective "
-                                + SEQ2SEQ);
-            }
-            try (InputStream in = fs.open(file)) {
-                m = JSON.readTree(in);
-            }
-        } catch (IOException e) {
-            throw new BadInputException(
-                    "--data " + c.data() + ": cannot read " + file + ": " + e.getMessage(), e);
-        }
-        int version = m.path("format_version").asInt(-1);
-        if (version < 1 || version > PrepareJob.FORMAT_VERSION) {
-            throw new BadInputException(
-                    file
-                            + ": format_version found "
-                            + version
-                            + ", this lmspark reads up to "
-                            + PrepareJob.FORMAT_VERSION);
-        }
-        String objective = m.path("objective").asText("?");
-        if (!objective.equals(SEQ2SEQ)) {
+    private static PreparedDataset dataset(Config c, byte[] tokenizerJson, Configuration hadoop) {
+        PreparedDataset d = PreparedDataset.open(c.data(), hadoop);
+        if (!d.objective().equals(SEQ2SEQ)) {
             throw new BadInputException(
                     "--data "
                             + c.data()
                             + " is a "
-                            + objective
+                            + d.objective()
                             + " dataset; generate predicts the rows of one prepared with"
                             + " --objective "
                             + SEQ2SEQ);
         }
-        if (!m.path("num_examples").has(c.split())) {
-            List<String> splits = new ArrayList<>();
-            m.path("num_examples").fieldNames().forEachRemaining(splits::add);
+        if (!d.hasSplit(c.split())) {
             throw new BadInputException(
                     "--split "
                             + c.split()
                             + " is not in --data "
                             + c.data()
                             + "; it has "
-                            + String.join(", ", splits)
+                            + String.join(", ", d.splits())
                             + " (use predict)");
         }
-        if (!m.path("padding_side").path(c.split()).asText().equals("left")) {
+        if (!d.paddingSide(c.split()).equals("left") || !d.hasTargetIds(c.split())) {
             throw new BadInputException(
                     "--split "
                             + c.split()
@@ -887,8 +842,7 @@ public final class GenerateJob {
                             + " holds training rows, not prediction rows (a left-padded prefix"
                             + " and target_ids); use --split predict");
         }
-        String sha = m.path("tokenizer").path("sha256").asText("");
-        if (!sha.equals(TokenizerSource.sha256(tokenizerJson))) {
+        if (!d.tokenizerSha256().equals(TokenizerSource.sha256(tokenizerJson))) {
             throw new BadInputException(
                     "--data "
                             + c.data()
@@ -896,35 +850,41 @@ public final class GenerateJob {
                             + " tokenizer/tokenizer.json differs); prepare the data with the"
                             + " tokenizer the model was trained with");
         }
-        return m;
+        return d;
     }
 
-    /**
-     * The first {@code limit} rows of the {@code --split}, by {@code example_id}. The one place
-     * that reads a dataset: Spark SQL on the driver for now, to be replaced by a plain Parquet
-     * reader.
-     */
-    static List<PredictRow> readRows(Config c, SparkSession spark) {
-        var rows =
-                spark.read()
-                        .parquet(new Path(c.data(), c.split()).toString())
-                        .select("example_id", "input_ids", "attention_mask", Examples.TARGET_IDS)
-                        .orderBy("example_id");
+    /** The first {@code limit} rows of the {@code --split}, by {@code example_id}. */
+    static List<PredictRow> readRows(Config c, PreparedDataset dataset, Configuration hadoop) {
+        long n = dataset.numExamples(c.split());
+        long to = c.limit() != null ? Math.min(n, c.limit()) : n;
         List<PredictRow> out = new ArrayList<>();
-        for (Row r : (c.limit() != null ? rows.limit(c.limit()) : rows).collectAsList()) {
-            List<Byte> mask = r.getList(2);
-            int[] attention = new int[mask.size()];
-            for (int i = 0; i < attention.length; i++) {
-                attention[i] = mask.get(i);
+        try (ExampleReader reader = new ExampleReader(dataset, c.split(), hadoop, 1)) {
+            Examples rows = reader.read(0, to);
+            int t = rows.length();
+            for (int r = 0; r < rows.rows(); r++) {
+                byte[] mask = Examples.row(rows.attentionMask(), r, t);
+                int[] attention = new int[t];
+                for (int i = 0; i < t; i++) {
+                    attention[i] = mask[i];
+                }
+                out.add(
+                        new PredictRow(
+                                rows.exampleId()[r],
+                                Examples.row(rows.inputIds(), r, t),
+                                attention,
+                                Examples.row(rows.targetIds(), r, t)));
             }
-            out.add(new PredictRow(r.getLong(0), ints(r, 1), attention, ints(r, 3)));
+        } catch (IOException e) {
+            throw new BadInputException(
+                    "--data "
+                            + c.data()
+                            + ": cannot read its "
+                            + c.split()
+                            + " rows: "
+                            + e.getMessage(),
+                    e);
         }
         return out;
-    }
-
-    private static int[] ints(Row r, int column) {
-        List<Integer> l = r.getList(column);
-        return l.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /**

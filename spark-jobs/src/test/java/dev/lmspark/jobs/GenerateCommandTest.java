@@ -440,7 +440,7 @@ class GenerateCommandTest {
 
         // An existing history is kept unless --overwrite.
         fails(
-                Main.FAILED,
+                Main.USAGE,
                 "already exists",
                 flags(bertRun, "--prompt", "rain", "--history", history.toString()));
         generate(
@@ -601,7 +601,7 @@ class GenerateCommandTest {
 
     @Test
     void aCheckpointWithoutTokenizerTakesTokenizer() {
-        fails(Main.FAILED, "--tokenizer", flags(bertNoTokenizer, "--prompt", "rain"));
+        fails(Main.USAGE, "--tokenizer", flags(bertNoTokenizer, "--prompt", "rain"));
         CommandLineRun r =
                 generate(
                         bertNoTokenizer,
@@ -624,40 +624,40 @@ class GenerateCommandTest {
     @Test
     void badInputIsOneLine() {
         fails(
-                Main.FAILED,
+                Main.USAGE,
                 "does not exist",
                 "generate",
                 "--checkpoint",
                 dir.resolve("nope").toString(),
                 "--prompt",
                 "x");
-        fails(Main.FAILED, "--suffix", flags(bertRun, "--prompt", "a", "--suffix", "b"));
-        fails(Main.FAILED, "FIM", flags(llamaWordpiece, "--prompt", "a", "--suffix", "b"));
-        fails(Main.FAILED, "vocabulary", flags(bertWrongVocab, "--prompt", "a"));
+        fails(Main.USAGE, "--suffix", flags(bertRun, "--prompt", "a", "--suffix", "b"));
+        fails(Main.USAGE, "FIM", flags(llamaWordpiece, "--prompt", "a", "--suffix", "b"));
+        fails(Main.USAGE, "vocabulary", flags(bertWrongVocab, "--prompt", "a"));
         fails(
-                Main.FAILED,
+                Main.USAGE,
                 "--max-new-tokens 0",
                 flags(bertRun, "--prompt", "a", "--max-new-tokens", "0"));
-        fails(Main.FAILED, "--steps 0", flags(bertRun, "--prompt", "a", "--steps", "0"));
-        fails(Main.FAILED, "nothing to generate", flags(bertRun));
+        fails(Main.USAGE, "--steps 0", flags(bertRun, "--prompt", "a", "--steps", "0"));
+        fails(Main.USAGE, "nothing to generate", flags(bertRun));
         fails(
-                Main.FAILED,
+                Main.USAGE,
                 "alternatives",
                 flags(bertRun, "--prompt", "a", "--data", seq2seq.toString()));
         fails(
-                Main.FAILED,
+                Main.USAGE,
                 "--temperature -1",
                 flags(bertRun, "--prompt", "a", "--temperature", "-1"));
-        fails(Main.FAILED, "--top-p 0", flags(bertRun, "--prompt", "a", "--top-p", "0"));
-        fails(Main.FAILED, "--top-k -2", flags(bertRun, "--prompt", "a", "--top-k", "-2"));
+        fails(Main.USAGE, "--top-p 0", flags(bertRun, "--prompt", "a", "--top-p", "0"));
+        fails(Main.USAGE, "--top-k -2", flags(bertRun, "--prompt", "a", "--top-k", "-2"));
         fails(
-                Main.FAILED,
+                Main.USAGE,
                 "max_positions 512",
                 flags(bertRun, "--prompt", "a", "--max-new-tokens", "600"));
-        fails(Main.FAILED, "masked LM", flags(llama, "--data", seq2seq.toString()));
-        fails(Main.FAILED, "--history", flags(llama, "--prompt", "a", "--history", "h"));
+        fails(Main.USAGE, "masked LM", flags(llama, "--data", seq2seq.toString()));
+        fails(Main.USAGE, "--history", flags(llama, "--prompt", "a", "--history", "h"));
         fails(
-                Main.FAILED,
+                Main.USAGE,
                 "2 --suffix values for 3 --prompt",
                 flags(
                         llama,
@@ -678,25 +678,25 @@ class GenerateCommandTest {
 
     @Test
     void dataThatCannotBePredictedIsOneLine() {
-        fails(Main.FAILED, "mlm-seq2seq", flags(bertRun, "--data", mlmData.toString()));
+        fails(Main.USAGE, "mlm-seq2seq", flags(bertRun, "--data", mlmData.toString()));
         fails(
-                Main.FAILED,
+                Main.USAGE,
                 "use --split predict",
                 flags(bertRun, "--data", seq2seq.toString(), "--split", "train"));
         fails(
-                Main.FAILED,
+                Main.USAGE,
                 "--split test is not in",
                 flags(bertRun, "--data", seq2seq.toString(), "--split", "test"));
         fails(
-                Main.FAILED,
+                Main.USAGE,
                 "no manifest.json",
                 flags(bertRun, "--data", dir.resolve("prose").toString()));
         fails(
-                Main.FAILED,
+                Main.USAGE,
                 "does not exist",
                 flags(bertRun, "--data", dir.resolve("nowhere").toString()));
         fails(
-                Main.FAILED,
+                Main.USAGE,
                 "--limit 0",
                 flags(bertRun, "--data", seq2seq.toString(), "--limit", "0"));
     }
