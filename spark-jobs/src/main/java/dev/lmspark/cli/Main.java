@@ -29,6 +29,7 @@ import picocli.CommandLine.ParameterException;
             InspectCommand.class,
             VerifyCommand.class,
             ExportCommand.class,
+            ReportCommand.class,
             HelpCommand.class
         })
 public final class Main implements Runnable {
