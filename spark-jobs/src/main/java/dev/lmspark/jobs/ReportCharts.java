@@ -150,6 +150,14 @@ final class ReportCharts {
                             axis.setNumberFormatOverride(grouped());
                             panels.add(c);
                         });
+        // One step range for every panel, so stacked panels line up, with a margin that keeps
+        // the markers at either end whole.
+        double first = metrics.rounds().stream().mapToLong(Round::step).min().orElse(0);
+        double last = metrics.rounds().stream().mapToLong(Round::step).max().orElse(0);
+        double margin = Math.max(1, 0.015 * (last - first));
+        for (JFreeChart panel : panels) {
+            panel.getXYPlot().getDomainAxis().setRange(first - margin, last + margin);
+        }
         return panels;
     }
 

@@ -39,6 +39,9 @@ public final class ReportJob {
     /** The HTML page written into the run directory when no {@code --output} is given. */
     public static final String DEFAULT_HTML = "report.html";
 
+    /** What the summary shows for a figure the run did not log. */
+    private static final String ABSENT = "—";
+
     /** Longest value shown in the configuration table; longer ones are cut with an ellipsis. */
     private static final int LONGEST_VALUE = 240;
 
@@ -217,10 +220,11 @@ public final class ReportJob {
                         s.lastRound(),
                         s.steps(),
                         s.tokens()));
-        if (!Double.isNaN(s.lastLoss())) {
-            b.append(String.format(Locale.ROOT, "  ·  training loss %.3f", s.lastLoss()));
+        if (s.lastLoss() != null) {
+            b.append("  ·  training loss ")
+                    .append(String.format(Locale.ROOT, "%.3f", s.lastLoss()));
         }
-        if (s.bestEvalStep() >= 0) {
+        if (s.bestEvalLoss() != null) {
             b.append(
                     String.format(
                             Locale.ROOT,
@@ -228,7 +232,7 @@ public final class ReportJob {
                             s.bestEvalLoss(),
                             s.bestEvalStep()));
         }
-        if (!Double.isNaN(s.meanTokensPerSecond())) {
+        if (s.meanTokensPerSecond() != null) {
             b.append(String.format(Locale.ROOT, "  ·  %,.0f tokens/s", s.meanTokensPerSecond()));
         }
         return b.toString();
@@ -246,8 +250,8 @@ public final class ReportJob {
         rows.put("validation loss, last", loss(s.lastEvalLoss()));
         rows.put(
                 "validation loss, best",
-                s.bestEvalStep() < 0
-                        ? "—"
+                s.bestEvalLoss() == null
+                        ? ABSENT
                         : String.format(
                                 Locale.ROOT,
                                 "%s (step %,d)",
@@ -255,14 +259,15 @@ public final class ReportJob {
                                 s.bestEvalStep()));
         rows.put(
                 "mean tokens/s",
-                Double.isNaN(s.meanTokensPerSecond())
-                        ? "—"
+                s.meanTokensPerSecond() == null
+                        ? ABSENT
                         : String.format(Locale.ROOT, "%,.0f", s.meanTokensPerSecond()));
         return rows;
     }
 
-    private static String loss(double loss) {
-        return Double.isNaN(loss) ? "—" : String.format(Locale.ROOT, "%.4f", loss);
+    /** A loss with 4 decimals, NaN as NaN, and a dash when the run logged none. */
+    private static String loss(Double loss) {
+        return loss == null ? ABSENT : String.format(Locale.ROOT, "%.4f", loss);
     }
 
     /** Every {@code eval_} value of the last evaluation. */

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -284,7 +285,8 @@ public final class RunMetrics {
     }
 
     /**
-     * The figures of the report's summary table; NaN (or -1 for a step) where the run logged none.
+     * The figures of the report's summary table; null where the run logged none (a figure that was
+     * logged as NaN stays NaN: a diverged run shows as one).
      *
      * @param lastRound the highest round number
      * @param steps global optimizer steps at the last round
@@ -295,7 +297,7 @@ public final class RunMetrics {
      * @param firstEvalLoss validation loss of the first evaluation (of the initial parameters when
      *     the run evaluated round 0)
      * @param lastEvalLoss validation loss of the last evaluation
-     * @param bestEvalLoss the lowest validation loss
+     * @param bestEvalLoss the lowest validation loss (NaN never is)
      * @param bestEvalStep the step at which the lowest validation loss was measured
      * @param meanTokensPerSecond the mean of the rounds' {@code tokens_per_s}
      */
@@ -303,56 +305,43 @@ public final class RunMetrics {
             int lastRound,
             long steps,
             long tokens,
-            double firstLoss,
-            double lastLoss,
+            Double firstLoss,
+            Double lastLoss,
             int evaluations,
-            double firstEvalLoss,
-            double lastEvalLoss,
-            double bestEvalLoss,
-            long bestEvalStep,
-            double meanTokensPerSecond) {}
+            Double firstEvalLoss,
+            Double lastEvalLoss,
+            Double bestEvalLoss,
+            Long bestEvalStep,
+            Double meanTokensPerSecond) {}
 
     /** The summary figures. */
     public Summary summary() {
         Round end = rounds.get(rounds.size() - 1);
         List<Round> trained = trained();
         List<Round> evaluated = evaluated();
-        double best = Double.NaN;
-        long bestStep = -1;
+        Round best = null;
         for (Round r : evaluated) {
             double loss = r.get("eval_loss");
-            // NaN never wins: a diverged evaluation is not the best one.
-            if (!Double.isNaN(loss) && (bestStep < 0 || loss < best)) {
-                best = loss;
-                bestStep = r.step();
+            if (!Double.isNaN(loss) && (best == null || loss < best.get("eval_loss"))) {
+                best = r;
             }
         }
-        double[] speeds =
+        OptionalDouble meanSpeed =
                 trained.stream()
                         .mapToDouble(r -> r.get("tokens_per_s"))
                         .filter(Double::isFinite)
-                        .toArray();
-        double meanSpeed = Double.NaN;
-        if (speeds.length > 0) {
-            double sum = 0;
-            for (double s : speeds) {
-                sum += s;
-            }
-            meanSpeed = sum / speeds.length;
-        }
+                        .average();
         return new Summary(
                 end.round(),
                 end.step(),
                 end.tokens(),
-                trained.isEmpty() ? Double.NaN : trained.get(0).get("loss"),
-                trained.isEmpty() ? Double.NaN : trained.get(trained.size() - 1).get("loss"),
+                trained.isEmpty() ? null : trained.get(0).get("loss"),
+                trained.isEmpty() ? null : trained.get(trained.size() - 1).get("loss"),
                 evaluated.size(),
-                evaluated.isEmpty() ? Double.NaN : evaluated.get(0).get("eval_loss"),
-                evaluated.isEmpty()
-                        ? Double.NaN
-                        : evaluated.get(evaluated.size() - 1).get("eval_loss"),
-                best,
-                bestStep,
-                meanSpeed);
+                evaluated.isEmpty() ? null : evaluated.get(0).get("eval_loss"),
+                evaluated.isEmpty() ? null : evaluated.get(evaluated.size() - 1).get("eval_loss"),
+                best == null ? null : best.get("eval_loss"),
+                best == null ? null : best.step(),
+                meanSpeed.isPresent() ? meanSpeed.getAsDouble() : null);
     }
 }

@@ -353,6 +353,22 @@ class ReportCommandTest {
     }
 
     @Test
+    void aDivergedRunShowsItsNaNLossAndDrawsTheRoundsBefore() throws IOException {
+        List<String> lines = new ArrayList<>(clmRun().subList(0, 8));
+        // Java's JSON writers emit a NaN double bare; the rounds after divergence carry it.
+        lines.add(
+                "{\"round\":9,\"step\":225,\"tokens\":3686400,\"loss\":NaN,\"clm_loss\":NaN,"
+                        + "\"lr\":0.0003,\"tokens_per_s\":12000.0}");
+        Path run = runDir("diverged", lines, "");
+        ok("report", "--run", run.toString());
+        BufferedImage image = png(run.resolve("report.png"), 3);
+        assertTrue(pixels(image, 0, 0x4E79A7) > 300, "training loss line");
+        String page = page(run.resolve("report.html"), 3);
+        assertTrue(page.contains("<th>training loss, last</th><td>NaN</td>"), page);
+        assertTrue(page.contains("<td>" + loss(value(lines.get(0), "loss")) + "</td>"), page);
+    }
+
+    @Test
     void existingOutputsAreRefusedUnlessOverwriteAndThenReplacedWhole() throws IOException {
         Path run = runDir("again", mlmRun(6), "");
         ok("report", "--run", run.toString());
