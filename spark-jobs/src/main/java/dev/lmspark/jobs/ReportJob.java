@@ -1,5 +1,6 @@
 package dev.lmspark.jobs;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lmspark.data.BadInputException;
@@ -309,8 +310,9 @@ public final class ReportJob {
     }
 
     /**
-     * The train config of the latest checkpoint, flattened to dotted keys; null, with a warning
-     * when something is there but cannot be read, when the run has no checkpoint yet.
+     * The latest checkpoint's trainer state (round, step, seeds, the full train config …),
+     * flattened to dotted keys. Null when the run has no checkpoint yet, and also, with a warning,
+     * when {@code latest} names no readable trainer state: the report goes on without it.
      */
     private static ReportPage.Table trainConfig(FileSystem fs, Path run, List<String> warnings) {
         Path checkpoints = new Path(run, CheckpointDirectory.CHECKPOINTS);
@@ -323,8 +325,12 @@ public final class ReportJob {
             try (InputStream in = fs.open(latest)) {
                 name = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
             }
-            Path state = new Path(new Path(checkpoints, name), CheckpointDirectory.TRAINER_STATE);
-            if (name.isEmpty() || name.contains("/") || !fs.isFile(state)) {
+            if (name.isEmpty()
+                    || name.contains("/")
+                    || !fs.isFile(
+                            new Path(
+                                    new Path(checkpoints, name),
+                                    CheckpointDirectory.TRAINER_STATE))) {
                 warnings.add(
                         latest
                                 + " names '"
@@ -334,14 +340,15 @@ public final class ReportJob {
                                 + "; the page shows no train config");
                 return null;
             }
+            Path state = new Path(new Path(checkpoints, name), CheckpointDirectory.TRAINER_STATE);
             JsonNode json;
             try (InputStream in = fs.open(state)) {
                 json = new ObjectMapper().readTree(in);
-            } catch (IOException e) {
+            } catch (JsonProcessingException e) {
                 warnings.add(
                         state
                                 + " is not JSON ("
-                                + e.getMessage()
+                                + e.getOriginalMessage()
                                 + "); the page shows no train config");
                 return null;
             }

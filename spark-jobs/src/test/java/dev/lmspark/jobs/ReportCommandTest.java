@@ -298,6 +298,9 @@ class ReportCommandTest {
     void aCausalRunSkipsTheValidationPanelThatWouldRepeatItsLoss() throws IOException {
         List<String> lines = clmRun();
         Path run = runDir("clm-run", lines, "");
+        Path round = Files.createDirectories(run.resolve("checkpoints/round-000020"));
+        Files.writeString(run.resolve("checkpoints/latest"), "round-000020\n");
+        Files.writeString(round.resolve("trainer_state.json"), "{\"round\": 20, \"config\": {");
         Path out = dir.resolve("reports");
         Path png = out.resolve("clm.PNG");
         Path html = out.resolve("clm.html");
@@ -311,6 +314,9 @@ class ReportCommandTest {
                         "--output",
                         png.toString());
         assertTrue(r.out().indexOf("clm.html") < r.out().indexOf("clm.PNG"), r.out());
+        // A damaged trainer state costs the page its config table, not the report.
+        assertEquals(1, r.errLines().size(), r.err());
+        assertTrue(r.err().contains("round-000020/trainer_state.json is not JSON"), r.err());
         assertFalse(Files.exists(run.resolve("report.png")));
         assertFalse(Files.exists(run.resolve("report.html")));
 
@@ -325,7 +331,7 @@ class ReportCommandTest {
         assertTrue(page.contains("<td>" + loss(value(lines.get(0), "loss")) + "</td>"));
         assertTrue(page.contains("<td>" + loss(value(lines.get(19), "loss")) + "</td>"));
         assertTrue(page.contains("<th>clm loss</th>"));
-        assertFalse(page.contains("Train config"), "a config table without a checkpoint");
+        assertFalse(page.contains("Train config"), "a config table from a damaged file");
     }
 
     @Test
