@@ -33,6 +33,7 @@ import picocli.CommandLine.ParameterException;
             EvaluateCommand.class,
             ExportCommand.class,
             GenerateCommand.class,
+            ReportCommand.class,
             HelpCommand.class
         })
 public final class Main implements Runnable {

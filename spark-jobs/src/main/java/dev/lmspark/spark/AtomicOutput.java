@@ -1,6 +1,7 @@
 package dev.lmspark.spark;
 
 import dev.lmspark.data.BadInputException;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -10,10 +11,11 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * An output directory that appears whole or not at all. Files are written into a hidden sibling
- * {@code .<name>.lmspark-tmp-<uuid>}; {@link #publish()} renames it to the final name (moving an
- * existing output aside first when overwriting, and deleting it after). Closing without publishing
- * deletes the temporary directory, so a failed job leaves nothing half-written behind.
+ * An output directory (or, with {@link #writeFile}, one file) that appears whole or not at all.
+ * Files are written into a hidden sibling {@code .<name>.lmspark-tmp-<uuid>}; {@link #publish()}
+ * renames it to the final name (moving an existing output aside first when overwriting, and
+ * deleting it after). Closing without publishing deletes the temporary directory, so a failed job
+ * leaves nothing half-written behind.
  */
 public final class AtomicOutput implements AutoCloseable {
     private final FileSystem fs;
@@ -50,6 +52,38 @@ public final class AtomicOutput implements AutoCloseable {
             throw new UncheckedIOException("cannot create " + out.temporary, e);
         }
         return out;
+    }
+
+    /**
+     * Writes one file at {@code target} whole or not at all: {@code content} goes to a hidden
+     * sibling first, which is then renamed as {@link #publish()} renames a directory.
+     *
+     * @param flag the flag that named it, for error messages
+     * @throws BadInputException when it exists and {@code overwrite} is false, or is a directory
+     */
+    public static void writeFile(
+            String flag, Path target, boolean overwrite, Configuration conf, byte[] content) {
+        FileSystem fs = HadoopPaths.fileSystem(target, conf);
+        Path qualified = fs.makeQualified(target);
+        checkTarget(flag, fs, qualified, overwrite);
+        try {
+            if (fs.getFileStatus(qualified).isDirectory()) {
+                throw new BadInputException(
+                        flag + " " + qualified + " is a directory; give a file name instead");
+            }
+        } catch (FileNotFoundException e) {
+            // The usual case: nothing there yet.
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot check " + qualified, e);
+        }
+        try (AtomicOutput out = new AtomicOutput(fs, qualified, overwrite)) {
+            try (OutputStream s = fs.create(out.temporary, false)) {
+                s.write(content);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write " + out.temporary, e);
+            }
+            out.publish();
+        }
     }
 
     /** Refuses an existing output unless overwriting; checkable before any work starts. */

@@ -21,6 +21,12 @@ public final class CheckpointDirectory {
     /** The file under {@value #CHECKPOINTS} naming the newest complete checkpoint. */
     public static final String LATEST = "latest";
 
+    /**
+     * The file of a checkpoint recording the trainer's state: round, global step, data cursors,
+     * seeds and the full train config.
+     */
+    public static final String TRAINER_STATE = "trainer_state.json";
+
     /** The tokenizer folder a checkpoint carries. */
     public static final String TOKENIZER = "tokenizer";
 

@@ -30,7 +30,8 @@ class CliTest {
                     "train",
                     "evaluate",
                     "generate",
-                    "export");
+                    "export",
+                    "report");
 
     @Test
     void helpAndVersion() {
@@ -54,7 +55,8 @@ class CliTest {
                 "train",
                 "evaluate",
                 "generate",
-                "export"
+                "export",
+                "report"
             })
     void everyCommandHasHelpWithTheCommonFlags(String command) {
         CommandLineRun help = run(command, "--help");
@@ -89,6 +91,8 @@ class CliTest {
                 "train-tokenizer --input a.txt --output x --input-format xml",
                 "train-tokenizer --output x",
                 "quickstart --objective seq2seq",
+                "report --run x --output report.pdf",
+                "report --output report.png",
                 "frobnicate"
             })
     void badFlagsEndWithOneLineAndNonZeroExit(String line) {
@@ -137,6 +141,17 @@ class CliTest {
                         dir.resolve("t").toString());
         assertFalse(input.err().contains("pw@"), input.err());
         assertTrue(input.err().contains("credentials"), input.err());
+        for (String[] report :
+                List.of(
+                        new String[] {"report", "--run", "s3a://AKIAKEY:s3cr3t@bucket/run"},
+                        new String[] {
+                            "report", "--run", "x", "--output", "s3a://AKIAKEY:s3cr3t@b/r.pdf"
+                        })) {
+            CommandLineRun r2 = run(report);
+            assertEquals(1, r2.errLines().size(), r2.err());
+            assertTrue(r2.err().contains("credentials"), r2.err());
+            assertFalse(r2.err().contains("s3cr3t") || r2.err().contains("AKIAKEY"), r2.err());
+        }
     }
 
     @Test
