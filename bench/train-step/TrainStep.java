@@ -3,7 +3,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.transformer.BertBlock;
@@ -12,7 +11,6 @@ import ai.djl.nn.transformer.BertPretrainingBlock;
 import ai.djl.nn.transformer.BertPretrainingLoss;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.EasyTrain;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.Batch;
 import ai.djl.training.optimizer.Optimizer;
@@ -20,13 +18,13 @@ import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.Batchifier;
 import dev.lmspark.model.Devices;
 import dev.lmspark.model.config.ModelConfig;
-import dev.lmspark.model.loss.Reduction;
 import dev.lmspark.model.nn.Transformer;
-import dev.lmspark.model.optim.AdamW;
-import dev.lmspark.model.optim.GradientClipping;
+import dev.lmspark.model.optim.LearningRateSchedule;
 import dev.lmspark.model.task.BertForPretraining;
-import dev.lmspark.model.task.BertInputs;
 import dev.lmspark.model.task.CausalLm;
+import dev.lmspark.model.train.PretrainingTask;
+import dev.lmspark.model.train.ShardBatch;
+import dev.lmspark.model.train.TrainingStep;
 import java.util.ArrayList;
 import com.sun.management.OperatingSystemMXBean;
 import java.lang.management.ManagementFactory;
@@ -183,7 +181,7 @@ public final class TrainStep {
                 timed.put("djl", new DjlBert(config));
             }
             if (sides.contains("lmspark")) {
-                timed.put("lmspark", bert ? new LmsparkBert(config) : new LmsparkCausal(config));
+                timed.put("lmspark", new Lmspark(config));
             }
             run(timed, steps, warmup);
             if (profile != null) {
@@ -292,130 +290,80 @@ public final class TrainStep {
         return out.toString();
     }
 
-    /** lmspark BERT pretraining: MLM at predicted positions + NSP, AdamW, global-norm clip. */
-    static final class LmsparkBert implements Side {
+    /**
+     * lmspark's training step ({@link TrainingStep}: the one the distributed trainer runs) on a
+     * model: forward, loss, backward, global-norm clip 1, AdamW at lr 1e-4, zeroed gradients.
+     */
+    static final class Lmspark implements Side {
         final NDManager manager;
-        final BertForPretraining model;
-        final Map<String, NDArray> params;
-        final AdamW adam;
-        final Data[] data = new Data[BATCHES];
+        final PretrainingTask model;
+        final TrainingStep trainer;
+        final ShardBatch[] data = new ShardBatch[BATCHES];
 
-        LmsparkBert(ModelConfig config) {
+        Lmspark(ModelConfig config) {
             manager = NDManager.newBaseManager(Devices.forTask(null), Devices.ENGINE);
-            model = BertForPretraining.initialize(config, manager, 7);
-            params = model.parameters();
-            params.values().forEach(p -> p.setRequiresGradient(true));
-            adam = AdamW.withDefaults(manager, 0.01f);
+            boolean bert = config.architecture().equals("bert");
+            model =
+                    bert
+                            ? BertForPretraining.initialize(config, manager, 7)
+                            : CausalLm.initialize(config, manager, 7);
+            trainer =
+                    TrainingStep.builder()
+                            .setModel(model)
+                            .setSchedule(
+                                    new LearningRateSchedule(
+                                            LearningRateSchedule.Kind.CONSTANT, 1e-4, 0, 1))
+                            .optClipNorm(1f)
+                            .optWeightDecay(0.01f)
+                            .build(manager);
             for (int i = 0; i < BATCHES; i++) {
-                data[i] = batch(100 + i);
+                data[i] = shardBatch(bert ? batch(100 + i) : causalBatch(100 + i));
             }
         }
 
         @Override
         public void step(int step) {
-            try (NDScope scope = new NDScope()) {
-                scope.suppressNotUsedWarning();
-                try (GradientCollector gc = manager.getEngine().newGradientCollector()) {
-                    gc.backward(loss(data[step % BATCHES], new SplittableRandom(step)));
-                }
-                update(params, adam);
-            }
-        }
-
-        /** MLM + NSP loss; dropout from {@code dropout}, none when it is null. */
-        NDArray loss(Data d, SplittableRandom dropout) {
-            return model.loss(
-                    manager.create(d.labels(), new Shape(B, T)),
-                    manager.create(d.nsp(), new Shape(B)),
-                    BertInputs.of(
-                            manager.create(d.ids(), new Shape(B, T)),
-                            manager.ones(new Shape(B, T), DataType.INT64),
-                            manager.create(d.types(), new Shape(B, T))),
-                    1f,
-                    1f,
-                    -100,
-                    Reduction.MEAN,
-                    dropout);
+            trainer.step(List.of(data[step % BATCHES]), step, new SplittableRandom(step));
         }
 
         @Override
         public float loss() {
-            try (NDScope scope = new NDScope()) {
-                scope.suppressNotUsedWarning();
-                return loss(data[0], null).getFloat();
+            double loss = 0;
+            for (var term : trainer.evaluate(data[0])) {
+                loss += term.mean();
             }
+            return (float) loss;
         }
 
         @Override
         public void close() {
-            adam.close();
+            trainer.close();
             manager.close();
         }
     }
 
-    /** Clip to global norm 1, one AdamW step at lr 1e-4, zero the gradients. */
-    static void update(Map<String, NDArray> params, AdamW adam) {
-        List<NDArray> grads = new ArrayList<>(params.size());
-        params.values().forEach(p -> grads.add(p.getGradient()));
-        GradientClipping.clipGlobalNorm(grads, 1.0f);
-        int i = 0;
-        for (Map.Entry<String, NDArray> e : params.entrySet()) {
-            NDArray g = grads.get(i++);
-            adam.update(e.getKey(), e.getValue(), g, 1e-4f);
-            g.muli(0);
-        }
-    }
-
-    /** lmspark causal LM (Llama): full lm_head over every position, shifted cross-entropy. */
-    static final class LmsparkCausal implements Side {
-        final NDManager manager;
-        final CausalLm model;
-        final Map<String, NDArray> params;
-        final AdamW adam;
-        final Data[] data = new Data[BATCHES];
-
-        LmsparkCausal(ModelConfig config) {
-            manager = NDManager.newBaseManager(Devices.forTask(null), Devices.ENGINE);
-            model = CausalLm.initialize(config, manager, 7);
-            params = model.parameters();
-            params.values().forEach(p -> p.setRequiresGradient(true));
-            adam = AdamW.withDefaults(manager, 0.01f);
-            for (int i = 0; i < BATCHES; i++) {
-                data[i] = causalBatch(100 + i);
+    /** A synthetic batch as the shard columns a trainer reads: every token real. */
+    static ShardBatch shardBatch(Data d) {
+        int[] ids = new int[B * T];
+        int[] labels = new int[B * T];
+        byte[] mask = new byte[B * T];
+        byte[] types = d.types() == null ? null : new byte[B * T];
+        for (int i = 0; i < B * T; i++) {
+            ids[i] = (int) d.ids()[i];
+            labels[i] = (int) d.labels()[i];
+            mask[i] = 1;
+            if (types != null) {
+                types[i] = (byte) d.types()[i];
             }
         }
-
-        @Override
-        public void step(int step) {
-            try (NDScope scope = new NDScope()) {
-                scope.suppressNotUsedWarning();
-                try (GradientCollector gc = manager.getEngine().newGradientCollector()) {
-                    gc.backward(loss(data[step % BATCHES]));
-                }
-                update(params, adam);
+        byte[] nsp = null;
+        if (d.nsp() != null) {
+            nsp = new byte[B];
+            for (int b = 0; b < B; b++) {
+                nsp[b] = (byte) d.nsp()[b];
             }
         }
-
-        /** Next-token cross-entropy over every position. */
-        NDArray loss(Data d) {
-            NDArray ids = manager.create(d.ids(), new Shape(B, T));
-            NDArray mask = manager.ones(new Shape(B, T), DataType.INT64);
-            return model.loss(model.forward(ids, mask, null), ids);
-        }
-
-        @Override
-        public float loss() {
-            try (NDScope scope = new NDScope()) {
-                scope.suppressNotUsedWarning();
-                return loss(data[0]).getFloat();
-            }
-        }
-
-        @Override
-        public void close() {
-            adam.close();
-            manager.close();
-        }
+        return new ShardBatch(B, T, ids, mask, types, labels, nsp);
     }
 
     /**

@@ -6,12 +6,21 @@ import dev.lmspark.data.tokenizer.TokenizerSpec;
 import dev.lmspark.data.tokenizer.TokenizerType;
 import dev.lmspark.jobs.PrepareConfig;
 import dev.lmspark.jobs.PrepareJob;
+import dev.lmspark.jobs.ReportJob;
 import dev.lmspark.jobs.SampleCorpusJob;
 import dev.lmspark.jobs.TrainTokenizerJob;
 import dev.lmspark.spark.HadoopPaths;
 import dev.lmspark.spark.InputFormat;
 import dev.lmspark.spark.SparkSessions;
+import dev.lmspark.train.EvaluateJob;
+import dev.lmspark.train.Evaluator;
+import dev.lmspark.train.TrainConfig;
+import dev.lmspark.train.TrainJob;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.fs.Path;
 import picocli.CommandLine.Command;
@@ -29,8 +38,12 @@ import picocli.CommandLine.Spec;
             "End-to-end demo on the built-in sample corpus, in Spark local mode by default.",
             "mlm: prose corpus, WordPiece tokenizer, MLM+NSP dataset; clm: code corpus, byte-level"
                     + " BPE tokenizer with the FIM sentinels, packed CLM+FIM dataset.",
-            "Writes corpus/, tokenizer/ and data/ (a prepared dataset) under --workdir, replacing"
-                    + " what an earlier quickstart wrote there. (Training joins when it lands.)"
+            "Then trains with 2 workers (mlm: bert-mini with NSP; clm: llama-tiny), evaluates the"
+                    + " trained model on the validation split, generates from it and draws its"
+                    + " curves.",
+            "Writes corpus/, tokenizer/, data/ (a prepared dataset), run/ (a training output),"
+                    + " report.png and report.html under --workdir, replacing what an earlier"
+                    + " quickstart wrote there."
         })
 final class QuickstartCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -63,6 +76,14 @@ final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "Root seed (default: ${DEFAULT-VALUE}).")
     long seed = 42;
 
+    @Option(
+            names = "--rounds",
+            paramLabel = "N",
+            description =
+                    "Training rounds of 2 workers × 50 steps (default: 10 for mlm, 8 for clm;"
+                            + " about 6 minutes on 2 cores).")
+    Integer rounds;
+
     @Mixin SparkOptions sparkOptions;
 
     @Override
@@ -78,7 +99,7 @@ final class QuickstartCommand implements Callable<Integer> {
                         mlm ? TokenizerType.WORDPIECE : TokenizerType.BPE, vocabSize, mlm, 2);
 
         err.printf(
-                "quickstart: 1/2 sample-corpus (%s, %.1f MiB)%n", mlm ? "prose" : "code", sizeMb);
+                "quickstart: 1/7 sample-corpus (%s, %.1f MiB)%n", mlm ? "prose" : "code", sizeMb);
         var corpus =
                 SampleCorpusJob.run(
                         new SampleCorpusJob.Config(
@@ -90,7 +111,7 @@ final class QuickstartCommand implements Callable<Integer> {
                         HadoopPaths.configuration(sparkOptions.conf()),
                         err);
 
-        err.printf("quickstart: 2/3 train-tokenizer (%s)%n", tokenizer.type().cliName());
+        err.printf("quickstart: 2/7 train-tokenizer (%s)%n", tokenizer.type().cliName());
         var spark =
                 SparkSessions.start(
                         "lmspark quickstart", sparkOptions.master(), sparkOptions.conf());
@@ -107,7 +128,7 @@ final class QuickstartCommand implements Callable<Integer> {
                                 0),
                         err);
 
-        err.printf("quickstart: 3/3 prepare (%s)%n", mlm ? "mlm, nsp" : "clm, pack, fim");
+        err.printf("quickstart: 3/7 prepare (%s)%n", mlm ? "mlm, nsp" : "clm, pack, fim");
         String dataDir = new Path(workdir, "data").toString();
         var data =
                 PrepareJob.run(
@@ -142,6 +163,58 @@ final class QuickstartCommand implements Callable<Integer> {
                                 false),
                         err);
 
+        String runDir = new Path(workdir, "run").toString();
+        err.printf(
+                "quickstart: 4/7 train (2 workers, %s)%n",
+                mlm ? "bert-mini, mlm + nsp" : "llama-tiny, clm");
+        TrainJob.Result trained2 =
+                TrainJob.run(spark, trainConfig(dataDir, runDir, mlm), Set.of(), false, true, err);
+
+        err.println("quickstart: 5/7 evaluate (validation split)");
+        Evaluator.Metrics metrics = EvaluateJob.run(spark, runDir, dataDir, "validation", 32, err);
+
+        err.println("quickstart: 6/7 generate");
+        StringWriter generatedText = new StringWriter();
+        PrintWriter generated = new PrintWriter(generatedText, true);
+        List<List<String>> prompts =
+                mlm
+                        ? List.of(
+                                List.of("--prompt", "The river", "--max-new-tokens", "24"),
+                                List.of("--prompt", "In the spring", "--max-new-tokens", "24"))
+                        : List.of(
+                                List.of("--prompt", "def ", "--max-new-tokens", "64"),
+                                List.of(
+                                        "--prompt",
+                                        "def area(width, height):\n    ",
+                                        "--suffix",
+                                        "\n    return result\n",
+                                        "--max-new-tokens",
+                                        "32"));
+        for (List<String> prompt : prompts) {
+            List<String> args = new ArrayList<>(List.of("generate", "--checkpoint", runDir));
+            args.addAll(prompt);
+            args.addAll(
+                    List.of(
+                            "--temperature",
+                            "0.7",
+                            "--top-k",
+                            "20",
+                            "--seed",
+                            Long.toString(seed)));
+            int status = Main.run(args.toArray(String[]::new), generated, err);
+            if (status != 0) {
+                return status;
+            }
+        }
+
+        err.println("quickstart: 7/7 report");
+        String png = new Path(workdir, "report.png").toString();
+        String html = new Path(workdir, "report.html").toString();
+        ReportJob.run(
+                new ReportJob.Config(runDir, List.of(png, html), true),
+                HadoopPaths.configuration(sparkOptions.conf()),
+                err);
+
         out.printf("quickstart (%s) made:%n", objective.cliName());
         out.printf(
                 "  corpus     %s  (%,d %s documents, %.1f MiB, %d file(s))%n",
@@ -166,8 +239,63 @@ final class QuickstartCommand implements Callable<Integer> {
                 mlm ? 128 : 256,
                 dataDir);
         out.printf(
-                "  time       %.1f s (corpus) + %.1f s (tokenizer, %d Spark tasks) + %.1f s (data)%n",
-                corpus.seconds(), trained.seconds(), trained.countingTasks(), data.seconds());
+                "  run        %s  (%s: %d rounds, %,d steps per worker, %,d tokens; checkpoints/,"
+                        + " metrics.jsonl)%n",
+                trained2.output(),
+                mlm ? "bert-mini, 2 workers" : "llama-tiny, 2 workers",
+                trained2.lastRound(),
+                trained2.steps(),
+                trained2.tokens());
+        out.printf("  report     %s and %s%n", png, html);
+        out.printf(
+                "validation %s loss: first %.4f, last %.4f (ln V = %.4f)%n",
+                mlm ? "MLM" : "CLM",
+                trained2.firstEvalLoss(),
+                trained2.lastEvalLoss(),
+                Math.log(trained.vocabSize()));
+        out.printf("evaluate: %s%n", metrics.toJson());
+        out.println("generated:");
+        generatedText.toString().lines().forEach(l -> out.println("  " + l));
+        out.printf(
+                "  time       %.1f s (corpus) + %.1f s (tokenizer, %d Spark tasks) + %.1f s (data)"
+                        + " + %.1f s (train)%n",
+                corpus.seconds(),
+                trained.seconds(),
+                trained.countingTasks(),
+                data.seconds(),
+                trained2.seconds());
         return 0;
+    }
+
+    /** The quickstart's training run: 2 workers, sized for about 6 minutes on 2 cores. */
+    private TrainConfig trainConfig(String data, String run, boolean mlm) {
+        return new TrainConfig(
+                data,
+                run,
+                mlm ? "bert-mini" : "llama-tiny",
+                null,
+                null,
+                2,
+                rounds != null ? rounds : mlm ? 10 : 8,
+                50,
+                16,
+                1,
+                0,
+                mlm ? 1e-3 : 2e-3,
+                "linear",
+                50,
+                0.01,
+                1.0,
+                seed,
+                "average",
+                0.7,
+                0.5,
+                "mle",
+                "fp32",
+                false,
+                0,
+                0,
+                mlm ? 5 : 4,
+                32);
     }
 }

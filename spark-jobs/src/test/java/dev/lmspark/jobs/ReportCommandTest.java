@@ -140,7 +140,7 @@ class ReportCommandTest {
 
     private static CommandLineRun fails(String... args) {
         CommandLineRun r = CommandLineRun.of(args);
-        assertEquals(Main.FAILED, r.status(), String.join(" ", args) + ": " + r.out() + r.err());
+        assertEquals(Main.USAGE, r.status(), String.join(" ", args) + ": " + r.out() + r.err());
         assertEquals(1, r.errLines().size(), r.err());
         assertTrue(r.err().startsWith("lmspark report: "), r.err());
         assertEquals("", r.out());

@@ -260,6 +260,11 @@ public final class PreparedDataset implements Serializable {
         Path file = new Path(qualified, MANIFEST);
         String text;
         try {
+            if (!fs.exists(qualified)) {
+                throw new BadInputException(
+                        qualified
+                                + " does not exist; give a directory written by lmspark prepare");
+            }
             if (!fs.exists(file)) {
                 throw new BadInputException(
                         qualified
