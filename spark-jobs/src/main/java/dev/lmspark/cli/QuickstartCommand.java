@@ -80,7 +80,7 @@ final class QuickstartCommand implements Callable<Integer> {
             names = "--rounds",
             paramLabel = "N",
             description =
-                    "Training rounds of 2 workers × 50 steps (default: 10 for mlm, 8 for clm;"
+                    "Training rounds of 2 workers × 50 steps (default: 8;"
                             + " about 6 minutes on 2 cores).")
     Integer rounds;
 
@@ -276,7 +276,7 @@ final class QuickstartCommand implements Callable<Integer> {
                 null,
                 null,
                 2,
-                rounds != null ? rounds : mlm ? 10 : 8,
+                rounds != null ? rounds : 8,
                 50,
                 16,
                 1,
