@@ -533,6 +533,8 @@ public final class TrainJob {
 
         long tokens = start.tokens;
         long rows = start.examples;
+        long bytesRead = 0;
+        double bytesPerRow = trainBytes(dataset) / (double) examples;
         long round = start.round;
         long checkpointed = start.round;
         double lastLoss = Double.NaN;
@@ -586,6 +588,7 @@ public final class TrainJob {
                 w.terms().forEach(t -> terms.merge(t.name(), t, StepResult.TermSum::plus));
                 roundTokens += w.tokens();
                 roundRows += w.examples();
+                bytesRead += w.bytesRead();
                 lr = w.lastLr();
                 String home = homes.put(w.worker(), w.executor());
                 if (w.restored() && round > firstRound) {
@@ -625,6 +628,10 @@ public final class TrainJob {
             record.put("lr", lr);
             record.put("epoch", (double) (round * c.examplesPerWorkerRound()) / data.blockSize());
             record.put("tokens_per_s", roundTokens / roundSeconds);
+            // Shard bytes read against the bytes of the rows trained on, since this invocation
+            // started (a resumed run re-reads the row groups it is in the middle of).
+            record.put("bytes_read", bytesRead);
+            record.put("bytes_trained", Math.round((rows - start.examples) * bytesPerRow));
             record.put("round_s", roundSeconds);
             record.put("elapsed_s", (System.nanoTime() - started) / 1e9);
             String evalNote = "";
@@ -722,6 +729,15 @@ public final class TrainJob {
     private static String failOnce(SparkContext sc) {
         String local = sc.getLocalProperty(FAIL_ONCE);
         return local != null ? local : sc.conf().get("spark." + FAIL_ONCE, null);
+    }
+
+    /** The train split's shard bytes. */
+    private static long trainBytes(PreparedDataset dataset) {
+        long n = 0;
+        for (PreparedDataset.Shard s : dataset.shards("train")) {
+            n += s.bytes();
+        }
+        return n;
     }
 
     /** --rounds, else enough for --max-tokens, else one epoch. */

@@ -111,6 +111,7 @@ final class Worker {
         long examples = 0;
         double lastLr = 0;
         Parameters delta;
+        long readBefore = live.reader.bytesRead();
         try (NDManager manager = live.manager.newSubManager()) {
             ShardBatch rows =
                     RoundRows.read(
@@ -174,7 +175,8 @@ final class Worker {
                         lastLr,
                         (System.nanoTime() - start) / 1e9,
                         executorId(),
-                        restored);
+                        restored,
+                        live.reader.bytesRead() - readBefore);
         return new WorkerRound(new WorkerState(parent.worker(), round, state), result);
     }
 

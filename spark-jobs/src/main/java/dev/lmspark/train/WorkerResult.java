@@ -19,6 +19,7 @@ import java.util.List;
  * @param executor the executor that ran it
  * @param restored whether the state was restored from its serialized form (a retry, a move to
  *     another executor, a resume) rather than taken live from this executor's cache
+ * @param bytesRead shard bytes the worker read for the round (footers and column chunks)
  */
 public record WorkerResult(
         int worker,
@@ -30,5 +31,6 @@ public record WorkerResult(
         double lastLr,
         double seconds,
         String executor,
-        boolean restored)
+        boolean restored,
+        long bytesRead)
         implements Serializable {}

@@ -23,6 +23,7 @@ final class TrainFixture {
     final Path dir;
     final Path mlm;
     final Path clm;
+    final Path seq2seq;
 
     TrainFixture(Path dir) {
         this.dir = dir;
@@ -51,6 +52,23 @@ final class TrainFixture {
                 "400");
         mlm = dir.resolve("mlm-data");
         clm = dir.resolve("clm-data");
+        seq2seq = dir.resolve("seq2seq-data");
+        Path pairs = dir.resolve("pairs");
+        ok("sample-corpus", "--output", pairs.toString(), "--kind", "seq2seq", "--size-mb", "0.1");
+        ok(
+                "prepare",
+                "--input",
+                pairs.toString(),
+                "--tokenizer",
+                dir.resolve("wordpiece").toString(),
+                "--output",
+                seq2seq.toString(),
+                "--objective",
+                "mlm-seq2seq",
+                "--max-length",
+                "48",
+                "--validation-fraction",
+                "0.1");
         ok(
                 "prepare",
                 "--input",

@@ -10,9 +10,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lmspark.cli.CommandLineRun;
+import dev.lmspark.model.Devices;
+import dev.lmspark.model.io.HuggingFaceFolder;
+import dev.lmspark.model.io.InputFolder;
+import dev.lmspark.model.io.ModelWeights;
 import dev.lmspark.spark.SharedSpark;
+import dev.lmspark.spark.data.ExampleReader;
+import dev.lmspark.spark.data.Examples;
+import dev.lmspark.spark.data.PreparedDataset;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +29,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -242,6 +252,224 @@ class TrainJobTest {
                 "--rounds",
                 "4");
         assertArrayEquals(model(longer), model(extended));
+    }
+
+    @Test
+    void anExportedModelGivesTheLossesEvaluatePrintsAndInitFromContinuesIt() throws Exception {
+        Path run = dir.resolve("to-export");
+        assertEquals(
+                0,
+                train(data.mlm, run, "--model", "bert-tiny", "--workers", "2", "--eval-every", "3")
+                        .status());
+        CommandLineRun e =
+                ok("evaluate", "--checkpoint", run.toString(), "--data", data.mlm.toString());
+        assertEquals(1, e.out().lines().count(), "one JSON line on stdout: " + e.out());
+        JsonNode metrics = TrainFixture.JSON.readTree(e.out());
+        for (String key :
+                List.of(
+                        "examples",
+                        "tokens",
+                        "mlm_loss",
+                        "mlm_accuracy",
+                        "nsp_loss",
+                        "nsp_accuracy",
+                        "perplexity")) {
+            assertTrue(metrics.path(key).isNumber(), key + " in " + metrics);
+        }
+        List<JsonNode> m = metrics(run);
+        assertEquals(
+                m.get(m.size() - 1).path("eval_mlm_loss").asDouble(),
+                metrics.path("mlm_loss").asDouble());
+        assertEquals(
+                Math.exp(metrics.path("mlm_loss").asDouble()),
+                metrics.path("perplexity").asDouble(),
+                1e-9);
+
+        // The Hugging Face folder, read back through the Hugging Face import path, gives the same
+        // validation losses.
+        Path hf = dir.resolve("exported");
+        ok("export", "--checkpoint", run.toString(), "--output", hf.toString());
+        Evaluator.Metrics fromHf;
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu(), Devices.ENGINE)) {
+            ModelWeights w = HuggingFaceFolder.read(InputFolder.of(hf), manager, 0).weights();
+            var sc = SharedSpark.session().sparkContext();
+            var params =
+                    JavaSparkContext.fromSparkContext(sc).broadcast(Parameters.of(w.parameters()));
+            fromHf =
+                    Evaluator.run(
+                            SharedSpark.session(),
+                            PreparedDataset.open(data.mlm.toString(), sc.hadoopConfiguration()),
+                            "validation",
+                            w.config(),
+                            params,
+                            32,
+                            1);
+        }
+        assertEquals(
+                metrics.path("mlm_loss").asDouble(), fromHf.terms().get("mlm").meanLoss(), 1e-6);
+        assertEquals(
+                metrics.path("nsp_loss").asDouble(), fromHf.terms().get("nsp").meanLoss(), 1e-6);
+
+        // Training continues from it: the initial evaluation is the trained model's.
+        Path continued = dir.resolve("continued");
+        CommandLineRun c =
+                train(
+                        data.mlm,
+                        continued,
+                        "--init-from",
+                        hf.toString(),
+                        "--rounds",
+                        "1",
+                        "--eval-every",
+                        "1");
+        assertEquals(0, c.status(), c.err());
+        List<JsonNode> cm = metrics(continued);
+        assertEquals(
+                metrics.path("mlm_loss").asDouble(), cm.get(0).path("eval_loss").asDouble(), 1e-6);
+        assertTrue(cm.get(1).path("eval_loss").isNumber());
+        assertRefused(
+                train(
+                        data.mlm,
+                        dir.resolve("init-mismatch"),
+                        "--init-from",
+                        hf.toString(),
+                        "--model",
+                        "bert-mini"),
+                "--init-from");
+    }
+
+    @Test
+    void theBertLmHeadTrainsCausallyAndMlmTrainsOnSeq2SeqRowsWithSmileInBf16() throws IOException {
+        Path causalBert = dir.resolve("causal-bert");
+        CommandLineRun r = train(data.clm, causalBert, "--model", "bert-tiny", "--eval-every", "3");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.err().contains("bert causal"), r.err());
+        List<JsonNode> m = metrics(causalBert);
+        assertTrue(
+                m.get(3).path("eval_clm_loss").asDouble()
+                        < m.get(0).path("eval_clm_loss").asDouble() - 0.3,
+                "" + m);
+        JsonNode config =
+                TrainFixture.JSON.readTree(latest(causalBert).resolve("config.json").toFile());
+        assertTrue(config.path("causal").asBoolean());
+
+        Path s2s = dir.resolve("seq2seq");
+        r =
+                train(
+                        data.seq2seq,
+                        s2s,
+                        "--model",
+                        "bert-tiny",
+                        "--loss",
+                        "smile",
+                        "--precision",
+                        "bf16",
+                        "--eval-every",
+                        "3");
+        assertEquals(0, r.status(), r.err());
+        m = metrics(s2s);
+        assertFalse(m.get(3).has("nsp_loss"));
+        assertTrue(
+                m.get(3).path("eval_mlm_loss").asDouble()
+                        < m.get(0).path("eval_mlm_loss").asDouble(),
+                "" + m);
+    }
+
+    @Test
+    void maxTokensStopsTheRunKeepCheckpointsPrunesAndReadsStayNearTheTrainedBytes()
+            throws IOException {
+        Path out = dir.resolve("max-tokens");
+        CommandLineRun r =
+                train(
+                        data.mlm,
+                        out,
+                        "--model",
+                        "bert-tiny",
+                        "--rounds",
+                        "0",
+                        "--max-tokens",
+                        "3000",
+                        "--checkpoint-every",
+                        "1",
+                        "--keep-checkpoints",
+                        "2",
+                        "--dynamic-masking");
+        assertEquals(0, r.status(), r.err());
+        List<JsonNode> m = metrics(out);
+        JsonNode last = m.get(m.size() - 1);
+        assertTrue(last.path("tokens").asLong() >= 3000, "" + last);
+        assertTrue(
+                m.get(m.size() - 2).path("tokens").asLong() < 3000,
+                "stops at the first round past it");
+        try (Stream<Path> rounds = Files.list(out.resolve("checkpoints"))) {
+            assertEquals(
+                    2, rounds.filter(p -> p.getFileName().toString().startsWith("round-")).count());
+        }
+        assertEquals(
+                String.format("round-%06d", last.path("round").asInt()),
+                latest(out).getFileName().toString());
+
+        // A whole epoch and more: every row group is read about once per epoch.
+        Path epochs = dir.resolve("epochs");
+        r =
+                train(
+                        data.mlm,
+                        epochs,
+                        "--model",
+                        "bert-tiny",
+                        "--workers",
+                        "2",
+                        "--rounds",
+                        "2",
+                        "--local-steps",
+                        "12",
+                        "--batch-size",
+                        "64",
+                        "--dynamic-masking");
+        assertEquals(0, r.status(), r.err());
+        last = metrics(epochs).get(1);
+        assertTrue(last.path("epoch").asDouble() > 1, "" + last);
+        double ratio = last.path("bytes_read").asDouble() / last.path("bytes_trained").asDouble();
+        assertTrue(ratio <= 2, "bytes read / bytes trained on = " + ratio + " in " + last);
+    }
+
+    @Test
+    void dynamicMaskingRemasksFromTheLabelsWithTheDatasetsSettings() throws IOException {
+        var conf = SharedSpark.session().sparkContext().hadoopConfiguration();
+        PreparedDataset d = PreparedDataset.open(data.mlm.toString(), conf);
+        try (ExampleReader reader = new ExampleReader(d, "train", conf, 1)) {
+            Examples rows = reader.read(0, 300);
+            int n = rows.inputIds().length;
+            int[] original = new int[n];
+            for (int i = 0; i < n; i++) {
+                original[i] = rows.labels()[i] != -100 ? rows.labels()[i] : rows.inputIds()[i];
+            }
+            Examples a = rows.slice(0, rows.rows());
+            Examples b = rows.slice(0, rows.rows());
+            Examples c = rows.slice(0, rows.rows());
+            RoundRows.remask(a, RoundRows.masker(d), 42, 1);
+            RoundRows.remask(b, RoundRows.masker(d), 42, 1);
+            RoundRows.remask(c, RoundRows.masker(d), 42, 2);
+            assertEquals(a, b, "a function of (seed, epoch, example_id)");
+            assertFalse(a.equals(c), "another epoch, another masking");
+            assertFalse(java.util.Arrays.equals(a.labels(), rows.labels()));
+            long candidates = 0;
+            long predicted = 0;
+            for (int i = 0; i < n; i++) {
+                int recovered = a.labels()[i] != -100 ? a.labels()[i] : a.inputIds()[i];
+                assertEquals(original[i], recovered, "the original token at " + i);
+                boolean protectedToken = a.attentionMask()[i] == 0 || a.specialTokensMask()[i] == 1;
+                if (protectedToken) {
+                    assertEquals(
+                            -100, a.labels()[i], "special tokens and padding are never masked");
+                } else {
+                    candidates++;
+                    predicted += a.labels()[i] != -100 ? 1 : 0;
+                }
+            }
+            double rate = (double) predicted / candidates;
+            assertEquals(0.15, rate, 0.03, "the dataset's mlm_probability");
+        }
     }
 
     @Test
