@@ -77,7 +77,7 @@ def extended_mask(m, causal):
     """get_extended_attention_mask: (B, 1, 1|T, T), 0 where allowed, the most negative value elsewhere."""
     allowed = m[:, None, None, :].to(torch.float64)
     if causal:
-        seq = torch.arange(T)
+        seq = torch.arange(m.shape[1])
         allowed = allowed * (seq[None, :] <= seq[:, None]).to(torch.float64)[None, None]
     return (1.0 - allowed) * torch.finfo(torch.float64).min
 
@@ -136,10 +136,12 @@ def bert_weights(c, pooler):
     return w
 
 
-def bert_forward(c, w, token_types, decoder):
-    """BertModel (+ pooler when present), then BertOnlyMLMHead / BertPreTrainingHeads."""
+def bert_forward(c, w, token_types, decoder, ids=ids, mask=mask):
+    """BertModel (+ pooler when present), then BertOnlyMLMHead / BertPreTrainingHeads, on `ids` and
+    `mask` (B, T) (default: the fixtures' batch)."""
     h, heads, eps = c["hidden_size"], c["num_attention_heads"], c["layer_norm_eps"]
     d = h // heads
+    B, T = ids.shape
     x = (w["bert.embeddings.word_embeddings.weight"][ids]
          + w["bert.embeddings.position_embeddings.weight"][torch.arange(T)][None]
          + w["bert.embeddings.token_type_embeddings.weight"][token_types])
@@ -200,9 +202,11 @@ def rotate_half(x):
     return torch.cat((-x2, x1), dim=-1)
 
 
-def llama_forward(c, w):
+def llama_forward(c, w, ids=ids, mask=mask):
+    """LlamaForCausalLM's logits on `ids` and `mask` (B, T) (default: the fixtures' batch)."""
     h, heads, eps, inter = c["hidden_size"], c["num_attention_heads"], c["rms_norm_eps"], c["intermediate_size"]
-    d = c["head_dim"]
+    d = c.get("head_dim", h // heads)
+    B, T = ids.shape
     inv_freq = 1.0 / (c["rope_theta"] ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
     freqs = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None]
     emb = torch.cat((freqs, freqs), dim=-1)
@@ -241,17 +245,18 @@ def write_case(name, config, weights, inputs, outputs):
     print("wrote", os.path.normpath(folder))
 
 
-c = bert_config("BertForPreTraining", 16, 2, 2, 32, 16, decoder=False)
-w = bert_weights(c, pooler=True)
-logits, nsp = bert_forward(c, f64(w), types, decoder=False)
-write_case("bert-for-pretraining", c, w, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
-           {"prediction_logits": logits, "seq_relationship_logits": nsp})
+if __name__ == "__main__":
+    c = bert_config("BertForPreTraining", 16, 2, 2, 32, 16, decoder=False)
+    w = bert_weights(c, pooler=True)
+    logits, nsp = bert_forward(c, f64(w), types, decoder=False)
+    write_case("bert-for-pretraining", c, w, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
+               {"prediction_logits": logits, "seq_relationship_logits": nsp})
 
-c = bert_config("BertLMHeadModel", 16, 2, 4, 24, 16, decoder=True)
-w = bert_weights(c, pooler=False)
-logits, _ = bert_forward(c, f64(w), torch.zeros_like(types), decoder=True)
-write_case("bert-lm-head", c, w, {"input_ids": ids, "attention_mask": mask}, {"logits": logits})
+    c = bert_config("BertLMHeadModel", 16, 2, 4, 24, 16, decoder=True)
+    w = bert_weights(c, pooler=False)
+    logits, _ = bert_forward(c, f64(w), torch.zeros_like(types), decoder=True)
+    write_case("bert-lm-head", c, w, {"input_ids": ids, "attention_mask": mask}, {"logits": logits})
 
-c = llama_config(16, 2, 2, 24, 32)
-w = llama_weights(c)
-write_case("llama", c, w, {"input_ids": ids, "attention_mask": mask}, {"logits": llama_forward(c, f64(w))})
+    c = llama_config(16, 2, 2, 24, 32)
+    w = llama_weights(c)
+    write_case("llama", c, w, {"input_ids": ids, "attention_mask": mask}, {"logits": llama_forward(c, f64(w))})

@@ -3,7 +3,6 @@ package dev.lmspark.cli;
 import dev.lmspark.data.BadInputException;
 import dev.lmspark.jobs.InspectJob;
 import dev.lmspark.spark.HadoopPaths;
-import dev.lmspark.spark.SparkSessions;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -18,7 +17,9 @@ import picocli.CommandLine.Spec;
         sortOptions = false,
         description =
                 "Prints rows of a prepared dataset for a person: the decoded text, then each token"
-                        + " with its id, label, segment, special and word-start flags.")
+                        + " with its id, label, segment, special and word-start flags; or, with"
+                        + " --format jsonl, one JSON object of the row's columns per line, for other"
+                        + " tools.")
 final class InspectCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -41,6 +42,14 @@ final class InspectCommand implements Callable<Integer> {
             description = "How many rows, from example_id 0 (default: ${DEFAULT-VALUE}).")
     int rows = 2;
 
+    @Option(
+            names = "--format",
+            paramLabel = "text|jsonl",
+            description =
+                    "text (for a person) or jsonl (every column of each row as JSON, one row per"
+                            + " line) (default: ${DEFAULT-VALUE}).")
+    String format = "text";
+
     @Mixin SparkOptions sparkOptions;
 
     @Override
@@ -49,9 +58,16 @@ final class InspectCommand implements Callable<Integer> {
         if (rows < 1) {
             throw new BadInputException("--rows " + rows + " must be at least 1");
         }
-        var spark =
-                SparkSessions.start("lmspark inspect", sparkOptions.master(), sparkOptions.conf());
-        InspectJob.run(spark, data, split, rows, spec.commandLine().getOut());
+        if (!format.equals("text") && !format.equals("jsonl")) {
+            throw new BadInputException("unknown --format '" + format + "'; use text or jsonl");
+        }
+        InspectJob.run(
+                HadoopPaths.configuration(sparkOptions.conf()),
+                data,
+                split,
+                rows,
+                format.equals("jsonl"),
+                spec.commandLine().getOut());
         return 0;
     }
 }

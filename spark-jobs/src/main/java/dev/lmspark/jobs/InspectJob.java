@@ -1,5 +1,7 @@
 package dev.lmspark.jobs;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lmspark.data.BadInputException;
 import dev.lmspark.data.tokenizer.LmTokenizer;
 import dev.lmspark.spark.TokenizerSource;
@@ -9,7 +11,9 @@ import dev.lmspark.spark.data.PreparedDataset;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.Arrays;
-import org.apache.spark.sql.SparkSession;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
 
 /**
  * {@code inspect}: the first rows of a split, in {@code example_id} order (read with {@link
@@ -20,9 +24,18 @@ import org.apache.spark.sql.SparkSession;
 public final class InspectJob {
     private InspectJob() {}
 
+    /**
+     * Prints the first {@code rows} rows of {@code split}: decoded for a person, or with {@code
+     * jsonl} one JSON object per row holding every column ({@code example_id}, {@code doc_id} and
+     * the arrays, as the shards store them).
+     */
     public static void run(
-            SparkSession spark, String data, String split, int rows, PrintWriter out) {
-        var conf = spark.sparkContext().hadoopConfiguration();
+            Configuration conf,
+            String data,
+            String split,
+            int rows,
+            boolean jsonl,
+            PrintWriter out) {
         PreparedDataset dataset = PreparedDataset.open(data, conf);
         if (!dataset.hasSplit(split)) {
             throw new BadInputException(
@@ -40,6 +53,10 @@ public final class InspectJob {
         } catch (IOException e) {
             // A missing or damaged shard is the user's to restore.
             throw new BadInputException(e.getMessage(), e);
+        }
+        if (jsonl) {
+            printJson(picked, out);
+            return;
         }
         int length = picked.length();
         for (int row = 0; row < picked.rows(); row++) {
@@ -116,5 +133,45 @@ public final class InspectJob {
 
     private static String show(String token) {
         return token.replace("\n", "\\n").replace("\t", "\\t");
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static void printJson(Examples rows, PrintWriter out) {
+        int t = rows.length();
+        for (int r = 0; r < rows.rows(); r++) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put(PreparedDataset.EXAMPLE_ID, rows.exampleId()[r]);
+            row.put(PreparedDataset.DOC_ID, rows.docId()[r]);
+            row.put(PreparedDataset.INPUT_IDS, Examples.row(rows.inputIds(), r, t));
+            row.put(PreparedDataset.ATTENTION_MASK, ints(Examples.row(rows.attentionMask(), r, t)));
+            row.put(PreparedDataset.TOKEN_TYPE_IDS, ints(Examples.row(rows.tokenTypeIds(), r, t)));
+            row.put(PreparedDataset.LABELS, Examples.row(rows.labels(), r, t));
+            row.put(
+                    PreparedDataset.SPECIAL_TOKENS_MASK,
+                    ints(Examples.row(rows.specialTokensMask(), r, t)));
+            if (rows.wordStart() != null) {
+                row.put(PreparedDataset.WORD_START, ints(Examples.row(rows.wordStart(), r, t)));
+            }
+            if (rows.nextSentenceLabel() != null) {
+                row.put(PreparedDataset.NEXT_SENTENCE_LABEL, (int) rows.nextSentenceLabel()[r]);
+            }
+            if (rows.targetIds() != null) {
+                row.put(PreparedDataset.TARGET_IDS, Examples.row(rows.targetIds(), r, t));
+            }
+            try {
+                out.println(JSON.writeValueAsString(row));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    private static int[] ints(byte[] values) {
+        int[] out = new int[values.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = values[i];
+        }
+        return out;
     }
 }

@@ -310,6 +310,26 @@ class TrainJobTest {
         assertEquals(
                 metrics.path("nsp_loss").asDouble(), fromHf.terms().get("nsp").meanLoss(), 1e-6);
 
+        // inspect --format jsonl hands the same rows to other tools (model/src/test/python/
+        // evaluate_hf_export.py computes these losses from them with an independent PyTorch model).
+        CommandLineRun rows =
+                ok(
+                        "inspect",
+                        "--data",
+                        data.mlm.toString(),
+                        "--split",
+                        "validation",
+                        "--rows",
+                        "100000",
+                        "--format",
+                        "jsonl");
+        List<String> lines = rows.out().lines().toList();
+        assertEquals(metrics.path("examples").asLong(), lines.size());
+        JsonNode first = TrainFixture.JSON.readTree(lines.get(0));
+        assertEquals(0, first.path("example_id").asLong());
+        assertEquals(64, first.path("input_ids").size());
+        assertTrue(first.path("next_sentence_label").isInt(), "" + first);
+
         // Training continues from it: the initial evaluation is the trained model's.
         Path continued = dir.resolve("continued");
         CommandLineRun c =
