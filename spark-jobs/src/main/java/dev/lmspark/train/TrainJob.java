@@ -571,6 +571,7 @@ public final class TrainJob {
             Map<String, StepResult.TermSum> terms = new LinkedHashMap<>();
             long roundTokens = 0;
             long roundRows = 0;
+            double slowest = 0;
             double lr = 0;
             for (WorkerResult w : results) {
                 if (!w.delta().isFinite()) {
@@ -589,6 +590,7 @@ public final class TrainJob {
                 roundTokens += w.tokens();
                 roundRows += w.examples();
                 bytesRead += w.bytesRead();
+                slowest = Math.max(slowest, w.seconds());
                 lr = w.lastLr();
                 String home = homes.put(w.worker(), w.executor());
                 if (w.restored() && round > firstRound) {
@@ -633,6 +635,7 @@ public final class TrainJob {
             record.put("bytes_read", bytesRead);
             record.put("bytes_trained", Math.round((rows - start.examples) * bytesPerRow));
             record.put("round_s", roundSeconds);
+            record.put("compute_s", slowest);
             record.put("elapsed_s", (System.nanoTime() - started) / 1e9);
             String evalNote = "";
             if (c.evalEvery() > 0 && (round % c.evalEvery() == 0 || last)) {
