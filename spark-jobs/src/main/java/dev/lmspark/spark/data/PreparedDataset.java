@@ -262,8 +262,7 @@ public final class PreparedDataset implements Serializable {
         try {
             if (!fs.exists(qualified)) {
                 throw new BadInputException(
-                        qualified
-                                + " does not exist; give a directory written by lmspark prepare");
+                        qualified + " does not exist; give a directory written by lmspark prepare");
             }
             if (!fs.exists(file)) {
                 throw new BadInputException(
