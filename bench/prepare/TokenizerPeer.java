@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * The raw-tokenizer peer of bench/prepare (DESIGN.md "Benchmarks"): HuggingFaceTokenizer.batchEncode
+ * The raw-tokenizer peer of bench/prepare (README "Benchmarks"): HuggingFaceTokenizer.batchEncode
  * over batches of 1024 documents of the same JSONL corpus, in one JVM (RAYON_NUM_THREADS set by the
  * caller). No truncation and no padding, so every token of every document is produced and counted.
  *

@@ -197,9 +197,10 @@ public final class TrainStep {
     }
 
     /**
-     * Training FLOPs of one step as DESIGN.md pins them: 3 × forward, forward = 2 × (non-embedding
-     * weight-matrix parameters) × tokens + 4 × layers × B × T² × hidden (attention scores and
-     * mixing) + 2 × (head matrix parameters) × the positions the head is evaluated at. BERT's MLM
+     * Training FLOPs of one step, as bench/train-step defines them for MFU (README "Benchmarks"): 3
+     * × forward, forward = 2 × (non-embedding weight-matrix parameters) × tokens + 4 × layers × B ×
+     * T² × hidden (attention scores and mixing) + 2 × (head matrix parameters) × the positions the
+     * head is evaluated at. BERT's MLM
      * head (dense H×H and the tied V×H decoder) runs at the predicted positions, its pooler and NSP
      * matrices (H×H, 2×H) at one position per sequence; Llama's lm_head (V×H) runs at every token.
      * Biases, norms and embedding look-ups are not matrix products and do not count.

@@ -1,12 +1,13 @@
 """Reference values for lmspark's language-model losses, computed with PyTorch.
 
 Writes model/src/test/resources/fixtures/losses.json: random logits (B x T x V) and labels, and for
-each loss its value and its gradient with respect to the logits, following seed 002's code (SMILE,
-random-subset and reverse-subset) and torch's cross-entropy with ignore_index=-100. Labels are drawn
-from ids >= 1 and position 0 of every sequence is labelled, so the seed's conventions (id 0 as the
-ignored label, first-token MLE at position 0) agree with lmspark's (ignored labels never enter a
-subset, first-token MLE at the first predicted position). The random-subset fixture stores the ids
-it sampled (also >= 1), which the Java test feeds to lmspark.
+each loss its value and its gradient with respect to the logits, following the reference code of the
+SMILE paper (Yue et al. 2023: SMILE, random-subset and reverse-subset) and torch's cross-entropy with
+ignore_index=-100. Labels are drawn from ids >= 1 and position 0 of every sequence is labelled, so
+that code's conventions (id 0 as the ignored label, first-token MLE at position 0) agree with
+lmspark's (ignored labels never enter a subset, first-token MLE at the first predicted position).
+The random-subset fixture stores the ids it sampled (also >= 1), which the Java test feeds to
+lmspark.
 
 Run with Debian's python3-torch:  /usr/bin/python3 model/src/test/python/make_loss_fixtures.py
 """

@@ -1,8 +1,8 @@
 """Reference logits and MLM loss of a small rotary masked LM, from an independent PyTorch implementation.
 
 Writes model/src/test/resources/fixtures/rotary_mlm.json: random weights (normal, std 0.3, named as
-lmspark names them) of lmspark's "rotary-mlm" architecture -- xlm's RotaryTransformerMLMModel with
-DESIGN.md's pinned details: token embeddings (no positions added), pre-LN layers
+lmspark names them) of lmspark's "rotary-mlm" architecture -- the XLM framework's
+RotaryTransformerMLMModel with lmspark's fixed details: token embeddings (no positions added), pre-LN layers
 (LayerNorm eps 1e-5 -> QKV/output projections with biases, RoPE over the whole head in the
 rotate_half layout with theta 10000, bidirectional attention with the padding mask -> residual;
 LayerNorm -> Linear, exact GELU, Linear -> residual), a final LayerNorm and an untied bias-free

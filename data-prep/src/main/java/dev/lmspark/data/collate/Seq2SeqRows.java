@@ -5,13 +5,14 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * The rows of seed 001's seq2seq collators for masked-diffusion training. Training and validation
- * rows are {@code [CLS] prefix [SEP] target [SEP]} (right-padded) with each target token masked
- * with a probability t drawn per row from U(0, 1) — always to {@code [MASK]}, at least one — and
- * labels only there. Prediction rows hold {@code [CLS] prefix [SEP]} left-padded, so every prefix
- * ends at the same position, with the reference {@code target [SEP]} in {@code target_ids}.
- * Over-long rows lose the start of the prefix first (down to half of the room for prefix and
- * target), then the end of the target.
+ * The rows of the XLM framework's seq2seq MLM collators ({@code MLMSeq2SeqTrainCollator} and its
+ * prediction counterpart) for masked-diffusion training. Training and validation rows are {@code
+ * [CLS] prefix [SEP] target [SEP]} (right-padded) with each target token masked with a probability
+ * t drawn per row from U(0, 1) — always to {@code [MASK]}, at least one — and labels only there.
+ * Prediction rows hold {@code [CLS] prefix [SEP]} left-padded, so every prefix ends at the same
+ * position, with the reference {@code target [SEP]} in {@code target_ids}. Over-long rows lose the
+ * start of the prefix first (down to half of the room for prefix and target), then the end of the
+ * target.
  */
 public final class Seq2SeqRows implements Serializable {
     private static final long serialVersionUID = 1L;

@@ -4,7 +4,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The tokenizer families lmspark trains, each with the special tokens and ids DESIGN.md pins.
+ * The tokenizer families lmspark trains, each with fixed special tokens and ids
+ * (docs/dataset-format.md, "Special token ids").
  *
  * <ul>
  *   <li>{@link #WORDPIECE}: BERT. {@code [PAD]}=0, {@code [UNK]}=1, {@code [CLS]}=2, {@code

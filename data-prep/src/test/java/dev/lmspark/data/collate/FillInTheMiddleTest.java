@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 class FillInTheMiddleTest {
 
-    // byte-level BPE ids from DESIGN.md
+    // lmspark's byte-level BPE ids (docs/dataset-format.md)
     private static final int EOS = 0;
     private static final int PREFIX = 2;
     private static final int MIDDLE = 3;

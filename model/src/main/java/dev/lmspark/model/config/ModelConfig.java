@@ -153,7 +153,10 @@ public record ModelConfig(
                 initializerRange);
     }
 
-    /** A copy with causal (or bidirectional) attention: seed 000's causal LM on a BERT trunk. */
+    /**
+     * A copy with causal (or bidirectional) attention: a causal LM on a BERT trunk (Hugging Face
+     * {@code BertLMHeadModel}).
+     */
     public ModelConfig withCausal(boolean c) {
         return new ModelConfig(
                 architecture,

@@ -3,7 +3,7 @@ package dev.lmspark.model.generate;
 import java.util.Arrays;
 
 /**
- * One generated sequence (seed 001's prediction record).
+ * One generated sequence (the XLM framework's MLM prediction record).
  *
  * @param ids every token of the row: the input (with its left padding, for batched MLM rows) and
  *     what was generated

@@ -26,9 +26,9 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Seed 001's iterative-unmasking predictor ({@code MLMPredictor}): a masked LM fills {@code [MASK]}
- * positions over a number of steps, each step scoring the whole sequence and unmasking a share of
- * the positions still masked, until none is left.
+ * The XLM framework's iterative-unmasking predictor ({@code MLMPredictor}): a masked LM fills
+ * {@code [MASK]} positions over a number of steps, each step scoring the whole sequence and
+ * unmasking a share of the positions still masked, until none is left.
  *
  * <p>Rows: B rows of one length T₀, left-padded so every prefix ends at the same position (the
  * {@code predict} split of an {@code mlm-seq2seq} dataset), then {@code maxNewTokens} {@code
@@ -63,7 +63,7 @@ import java.util.SplittableRandom;
  * <p>History (optional): after each step k, for each row, one file {@code row-<key>/step-<k>.jsonl}
  * with one line per output position: {@code {"format_version":1,"row":…,"step":k,"position":…,
  * "token":…,"top_ids":[…],"top_probs":[…]}} — the token there after the step and the step's top-k
- * of the model's softmax (temperature 1), as the seed's {@code HistoryTopKPlugin} dumps them.
+ * of the model's softmax (temperature 1), as XLM's {@code HistoryTopKPlugin} dumps them.
  *
  * <p>Each step's arrays live in an {@link NDScope}, so memory stays flat however many steps run.
  */
@@ -75,7 +75,7 @@ public final class IterativeUnmasking {
 
     /** Which masked positions a step unmasks. */
     public enum Order {
-        /** Uniformly at random among the masked positions (seed 001). */
+        /** Uniformly at random among the masked positions (as XLM's {@code MLMPredictor}). */
         RANDOM,
         /** Those whose drawn token the model is most sure of. */
         CONFIDENCE
@@ -445,9 +445,7 @@ public final class IterativeUnmasking {
             return this;
         }
 
-        /**
-         * A rotary masked LM (seed 001's {@code RotaryTransformerMLMModel}); its device is used.
-         */
+        /** A rotary masked LM (XLM's {@code RotaryTransformerMLMModel}); its device is used. */
         public Builder setModel(MaskedLm model) {
             this.model = TokenScorer.of(model);
             this.device = model.trunk().parameters().get("embeddings.word").getDevice();
@@ -467,7 +465,7 @@ public final class IterativeUnmasking {
             return this;
         }
 
-        /** The number of unmasking steps S (the seed's {@code max_steps}), at least 1. */
+        /** The number of unmasking steps S (XLM's {@code max_steps}), at least 1. */
         public Builder setMaxSteps(int maxSteps) {
             this.maxSteps = maxSteps;
             return this;

@@ -7,10 +7,10 @@ package dev.lmspark.model.generate;
  * <p>A step turns the fraction into a count the way the masked-diffusion reverse step does: of the
  * m positions masked before step k+1, {@code ⌈m · f((k+1)/S) / f(k/S)⌉} stay masked (each masked
  * position would stay with probability f((k+1)/S) / f(k/S); lmspark takes the expected count,
- * rounded up, and chooses which ones separately). With {@link #LINEAR} this is exactly seed 001's
- * {@code MLMPredictor} rule, which unmasks {@code ⌊m / steps left⌋} positions per step; the count
- * after step k is never below {@code f(k/S)} times the initial count, and the last step unmasks
- * everything left.
+ * rounded up, and chooses which ones separately). With {@link #LINEAR} this is exactly the XLM
+ * framework's {@code MLMPredictor} rule, which unmasks {@code ⌊m / steps left⌋} positions per step;
+ * the count after step k is never below {@code f(k/S)} times the initial count, and the last step
+ * unmasks everything left.
  */
 public enum NoiseSchedule {
     /** f(t) = 1 − t. */

@@ -10,8 +10,9 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * SMILE — subset-masked MLE (seed 002): the softmax at every position of a sequence is restricted
- * to a subset of the vocabulary, and the loss is the cross-entropy of the label within it.
+ * SMILE — subset-masked MLE (Yue et al. 2023, "Semipermeable Maximum Likelihood Estimation"): the
+ * softmax at every position of a sequence is restricted to a subset of the vocabulary, and the loss
+ * is the cross-entropy of the label within it.
  *
  * <ul>
  *   <li>{@link Variant#SUBSET}: the subset of sequence b is the set of label ids present in it

@@ -26,9 +26,10 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * BERT pretraining (Hugging Face {@code BertForPreTraining}, seed 004's API): a bidirectional
- * trunk, an MLM head — dense, exact GELU, LayerNorm (eps from the config), a decoder tied to the
- * word embeddings, and a bias — and an NSP head on the pooler ({@code tanh(dense(h[:, 0]))}).
+ * BERT pretraining (Hugging Face {@code BertForPreTraining}; the method set of Lucid's {@code
+ * BERTForPreTraining}): a bidirectional trunk, an MLM head — dense, exact GELU, LayerNorm (eps from
+ * the config), a decoder tied to the word embeddings, and a bias — and an NSP head on the pooler
+ * ({@code tanh(dense(h[:, 0]))}).
  *
  * <p>{@link #forward} returns prediction scores {@code (B, T, V)} and sequence-relationship scores
  * {@code (B, 2)} (index 0: B follows A). The losses compute the vocabulary projection only at
@@ -268,12 +269,12 @@ public final class BertForPretraining implements PretrainingTask {
     }
 
     /**
-     * Seed 004's {@code get_loss_from_text}: the weighted pretraining loss of one example given as
-     * raw text, in inference mode (no dropout). The text is encoded as {@code [CLS] A [SEP] B
-     * [SEP]} (token types 0, then 1 from B on) or, with {@code textB} null, as {@code [CLS] A
-     * [SEP]}; truncated longest-first to {@code options.maxLength()} (see {@link BertTextBatch});
-     * masked by {@link #createMaskedLmInputs} with the data-prep {@link Masker} from (seed, 0);
-     * then {@link #loss} with ignore index -100.
+     * Lucid {@code BERTForPreTraining.get_loss_from_text}: the weighted pretraining loss of one
+     * example given as raw text, in inference mode (no dropout). The text is encoded as {@code
+     * [CLS] A [SEP] B [SEP]} (token types 0, then 1 from B on) or, with {@code textB} null, as
+     * {@code [CLS] A [SEP]}; truncated longest-first to {@code options.maxLength()} (see {@link
+     * BertTextBatch}); masked by {@link #createMaskedLmInputs} with the data-prep {@link Masker}
+     * from (seed, 0); then {@link #loss} with ignore index -100.
      *
      * <p>With {@code textB} null there is no pair, so <b>the NSP term is skipped</b> and the result
      * is {@code mlmWeight · mlmLoss}; {@code nspLabel} is then not used. When the masking chooses

@@ -26,7 +26,7 @@ import java.util.SplittableRandom;
  * architecture the head is {@code lm_head.weight} {@code (V, H)} (untied unless the config ties
  * it), as {@code LlamaForCausalLM}; for the BERT architecture it is the MLM head's structure —
  * dense, GELU, LayerNorm, decoder tied to the word embeddings, bias — on a BERT trunk with a causal
- * mask (seed 000's {@code BertLMHeadModel}). The loss shifts: position t predicts label t+1.
+ * mask (Hugging Face {@code BertLMHeadModel}). The loss shifts: position t predicts label t+1.
  */
 public final class CausalLm implements PretrainingTask {
     private final Transformer trunk;

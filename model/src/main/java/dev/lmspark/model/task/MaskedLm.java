@@ -20,9 +20,10 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * A masked language model on the rotary trunk (seed 001's xlm {@code RotaryTransformerMLMModel};
- * config architecture {@code rotary-mlm}): token embeddings, pre-LN layers with RoPE and
- * bidirectional attention, a final norm, and a linear unembedding to the vocabulary without bias.
+ * A masked language model on the rotary trunk (the XLM framework's {@code
+ * RotaryTransformerMLMModel}; config architecture {@code rotary-mlm}): token embeddings, pre-LN
+ * layers with RoPE and bidirectional attention, a final norm, and a linear unembedding to the
+ * vocabulary without bias.
  *
  * <p>Letters: B batch, T time, H hidden, V vocabulary. Inputs are token ids {@code (B, T)}, an
  * attention mask {@code (B, T)} (1 real, 0 padding: padded keys get no weight, so real tokens do
@@ -31,10 +32,10 @@ import java.util.SplittableRandom;
  *
  * <p>xlm's final layer ({@code RotaryTransformerFinalLayer}: LayerNorm then a bias-free linear) is
  * the trunk's {@code final_norm} here followed by the head: {@code lm_head.weight} {@code (V, H)}
- * when the config does not tie word embeddings (as xlm does), else the word embeddings. Where
- * DESIGN.md pins the architecture lmspark differs from xlm: exact (erf) GELU rather than xlm's ReLU
- * or tanh-GELU, RoPE over the whole head in the {@code rotate_half} layout, and one {@code bias}
- * switch for every linear layer of the trunk (xlm has none on the attention projections).
+ * when the config does not tie word embeddings (as xlm does), else the word embeddings. lmspark's
+ * {@code rotary-mlm} differs from xlm in three fixed details: exact (erf) GELU rather than xlm's
+ * ReLU or tanh-GELU, RoPE over the whole head in the {@code rotate_half} layout, and one {@code
+ * bias} switch for every linear layer of the trunk (xlm has none on the attention projections).
  */
 public final class MaskedLm implements PretrainingTask {
     private final Transformer trunk;

@@ -1,6 +1,6 @@
 /**
- * Pretraining tasks on the trunk: BERT pretraining (MLM + NSP heads, seed 004's API, with the loss
- * from raw text), the rotary masked LM (seed 001's {@code RotaryTransformerMLMModel}) and causal LM
- * heads.
+ * Pretraining tasks on the trunk: BERT pretraining (MLM + NSP heads, Hugging Face {@code
+ * BertForPreTraining}, with the loss from raw text), the rotary masked LM (the XLM framework's
+ * {@code RotaryTransformerMLMModel}) and causal LM heads.
  */
 package dev.lmspark.model.task;

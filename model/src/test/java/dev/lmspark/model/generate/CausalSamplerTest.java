@@ -123,7 +123,7 @@ class CausalSamplerTest {
     @Test
     void theFimPromptIsFillInTheMiddlesTrainingLayoutUpToTheMiddle() {
         SpecialTokenIds s = tok.specials();
-        assertEquals(2, s.fimPrefix()); // DESIGN.md's ids for lmspark's byte-level BPE
+        assertEquals(2, s.fimPrefix()); // lmspark's byte-level BPE ids (docs/dataset-format.md)
         assertEquals(3, s.fimMiddle());
         assertEquals(4, s.fimSuffix());
         FillInTheMiddle fim =

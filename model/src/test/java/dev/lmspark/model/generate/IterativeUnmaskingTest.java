@@ -32,10 +32,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Seed 001's iterative unmasking on a tiny random-weight BERT and a real WordPiece tokenizer: the
- * schedule's counts per step, no mask left at the end, confidence order, conditional generation
- * keeping its prompt (in the layout of seq2seq prediction rows), batched left-padded rows
- * independent of their neighbours, seeds, history files, and flat memory.
+ * Iterative unmasking (XLM's {@code MLMPredictor}) on a tiny random-weight BERT and a real
+ * WordPiece tokenizer: the schedule's counts per step, no mask left at the end, confidence order,
+ * conditional generation keeping its prompt (in the layout of seq2seq prediction rows), batched
+ * left-padded rows independent of their neighbours, seeds, history files, and flat memory.
  */
 class IterativeUnmaskingTest {
     static LmTokenizer tok;

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Losses and their gradients against PyTorch reference values ({@code
- * model/src/test/python/make_loss_fixtures.py}, seed 002's code for SMILE), within 1e-6 absolute +
- * 1e-5 relative.
+ * model/src/test/python/make_loss_fixtures.py}, the SMILE authors' reference code), within 1e-6
+ * absolute + 1e-5 relative.
  */
 class LossFixtureTest {
     static JsonNode fixture;

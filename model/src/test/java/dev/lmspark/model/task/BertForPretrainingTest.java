@@ -22,7 +22,10 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** BERT pretraining heads and losses against the PyTorch reference; seed 004's methods. */
+/**
+ * BERT pretraining heads and losses against the PyTorch reference (Hugging Face {@code
+ * BertForPreTraining}); the methods of Lucid's {@code BERTForPreTraining}.
+ */
 class BertForPretrainingTest {
     static JsonNode f;
     static JsonNode bert;
