@@ -80,8 +80,8 @@ final class QuickstartCommand implements Callable<Integer> {
             names = "--rounds",
             paramLabel = "N",
             description =
-                    "Training rounds of 2 workers × 50 steps (default: 8;"
-                            + " about 6 minutes on 2 cores).")
+                    "Training rounds of 2 workers × 50 steps (default: 8; on 2 cores about 6"
+                            + " minutes of training for mlm, 3 for clm).")
     Integer rounds;
 
     @Mixin SparkOptions sparkOptions;

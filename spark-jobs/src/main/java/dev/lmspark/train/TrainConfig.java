@@ -103,7 +103,7 @@ public record TrainConfig(
         positive("--grad-accum", gradAccum);
         require(maxTokens >= 0, "--max-tokens " + maxTokens + " must be ≥ 0");
         require(lr > 0 && Double.isFinite(lr), "--lr " + lr + " must be above 0");
-        LearningRateSchedule.Kind.fromCliName(lrSchedule);
+        named(() -> LearningRateSchedule.Kind.fromCliName(lrSchedule));
         require(warmupSteps >= 0, "--warmup-steps " + warmupSteps + " must be ≥ 0");
         require(
                 weightDecay >= 0 && Double.isFinite(weightDecay),
@@ -120,8 +120,8 @@ public record TrainConfig(
         require(
                 outerMomentum >= 0 && outerMomentum < 1,
                 "--outer-momentum " + outerMomentum + " must be in [0, 1)");
-        TrainingLoss.Kind.fromCliName(loss);
-        Precision.parse(precision);
+        named(() -> TrainingLoss.Kind.fromCliName(loss));
+        named(() -> Precision.parse(precision));
         require(
                 objective == null || objective.equals("mlm") || objective.equals("clm"),
                 "unknown --objective '" + objective + "'; use mlm or clm");
@@ -129,6 +129,15 @@ public record TrainConfig(
         require(keepCheckpoints >= 0, "--keep-checkpoints " + keepCheckpoints + " must be ≥ 0");
         require(evalEvery >= 0, "--eval-every " + evalEvery + " must be ≥ 0");
         positive("--eval-batch-size", evalBatchSize);
+    }
+
+    /** A flag value parsed by the model library, whose refusal is the user's (exit 2). */
+    private static void named(Runnable parse) {
+        try {
+            parse.run();
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(e.getMessage(), e);
+        }
     }
 
     private static void positive(String flag, long value) {

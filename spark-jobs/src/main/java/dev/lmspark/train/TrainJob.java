@@ -110,6 +110,9 @@ public final class TrainJob {
                             : fresh(fs, output, given, overwrite);
             TrainConfig c = start.config;
             PreparedDataset dataset = PreparedDataset.open(c.data(), hadoop);
+            if (start.state != null) {
+                checkSameData(start.state, dataset, c);
+            }
             if (!dataset.hasSplit("train") || dataset.numExamples("train") == 0) {
                 throw new BadInputException(
                         "--data " + c.data() + " has no train split; prepare a dataset first");
@@ -224,6 +227,25 @@ public final class TrainJob {
                 checkpoint,
                 model,
                 state);
+    }
+
+    /** A resumed run must read the data it started with (the same tokenizer and train split). */
+    private static void checkSameData(JsonNode state, PreparedDataset dataset, TrainConfig c) {
+        String tokenizer = state.path("dataset").path("tokenizer_sha256").asText();
+        long examples = state.path("data").path("train_examples").asLong();
+        if (!tokenizer.equals(dataset.tokenizerSha256())
+                || examples != dataset.numExamples("train")) {
+            throw new BadInputException(
+                    "--data "
+                            + c.data()
+                            + " is not the dataset this run started with ("
+                            + state.path("dataset").path("path").asText()
+                            + ": "
+                            + examples
+                            + " train examples, tokenizer "
+                            + tokenizer.substring(0, Math.min(12, tokenizer.length()))
+                            + "…); resume with that --data");
+        }
     }
 
     /** The architecture: a preset or config file adapted to the data, or --init-from's. */
@@ -464,6 +486,14 @@ public final class TrainJob {
         }
         LearningRateSchedule schedule =
                 new LearningRateSchedule(c.scheduleKind(), c.lr(), c.warmupSteps(), scheduleSteps);
+        if (c.scheduleKind() != LearningRateSchedule.Kind.CONSTANT
+                && rounds * c.localSteps() > scheduleSteps) {
+            log.printf(
+                    "train: warning: the %s schedule ends at step %,d, where this run started it;"
+                            + " rounds past it train at learning rate 0 (a run meant to be extended"
+                            + " uses --lr-schedule constant)%n",
+                    c.lrSchedule(), scheduleSteps);
+        }
         int threads = threads(sc);
         String runId = UUID.randomUUID().toString();
         RunSpec spec =
@@ -543,8 +573,12 @@ public final class TrainJob {
         long firstRound = start.round + 1;
         String published = start.checkpoint == null ? null : start.checkpoint.toString();
         Map<Integer, String> homes = new LinkedHashMap<>();
-        while (round < rounds && (c.maxTokens() == 0 || tokens < c.maxTokens())) {
+        boolean untilTokens = c.rounds() == 0 && c.maxTokens() > 0;
+        while ((round < rounds || untilTokens) && (c.maxTokens() == 0 || tokens < c.maxTokens())) {
             round++;
+            // --max-tokens alone planned its rounds from the average row; the run ends at the
+            // tokens, a round or two either side.
+            rounds = Math.max(rounds, round);
             long roundStart = System.nanoTime();
             RoundParameters params = new RoundParameters(jsc.broadcast(global), round);
             final long r = round;
@@ -618,7 +652,9 @@ public final class TrainJob {
                 loss += t.mean();
             }
             lastLoss = loss;
-            boolean last = round == rounds || (c.maxTokens() > 0 && tokens >= c.maxTokens());
+            boolean last =
+                    (c.maxTokens() > 0 && tokens >= c.maxTokens())
+                            || (!untilTokens && round == rounds);
 
             ObjectNode record = TrainCheckpoints.JSON.createObjectNode();
             record.put("round", round);

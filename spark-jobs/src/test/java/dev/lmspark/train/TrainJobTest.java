@@ -499,6 +499,8 @@ class TrainJobTest {
         assertRefused(train(data.clm, out, "--model", "rotary-mlm-small"), "masked LM");
         assertRefused(train(data.mlm, out, "--objective", "clm"), "--objective clm");
         assertRefused(train(data.mlm, out, "--workers", "0"), "--workers 0");
+        assertRefused(train(data.mlm, out, "--lr-schedule", "bogus"), "--lr-schedule 'bogus'");
+        assertRefused(train(data.mlm, out, "--loss", "focal"), "--loss 'focal'");
         assertRefused(
                 CommandLineRun.of(
                         "train",
@@ -533,6 +535,15 @@ class TrainJobTest {
                         "--workers",
                         "3"),
                 "--workers 3 differs");
+        assertRefused(
+                CommandLineRun.of(
+                        "train",
+                        "--data",
+                        data.clm.toString(),
+                        "--output",
+                        run.toString(),
+                        "--resume"),
+                "not the dataset this run started with");
         assertFalse(Files.exists(out.resolve("checkpoints")), "nothing written for a refused run");
     }
 

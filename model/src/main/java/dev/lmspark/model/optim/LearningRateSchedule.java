@@ -5,7 +5,8 @@ import java.util.Locale;
 
 /**
  * Learning rate by step (0-based), as Hugging Face's schedulers: linear warm-up from 0 over {@code
- * warmupSteps}, then constant, linear decay to 0 at {@code totalSteps}, or cosine decay to 0.
+ * warmupSteps}, then constant, linear decay to 0 at {@code totalSteps}, or cosine decay to 0; after
+ * {@code totalSteps} a decaying schedule stays at 0.
  */
 public record LearningRateSchedule(Kind kind, double baseLr, long warmupSteps, long totalSteps)
         implements Serializable {
@@ -45,7 +46,9 @@ public record LearningRateSchedule(Kind kind, double baseLr, long warmupSteps, l
         if (step < warmupSteps) {
             return baseLr * step / Math.max(1, warmupSteps);
         }
-        double progress = (double) (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
+        // Past the end a decaying schedule stays at 0 (Hugging Face's cosine would rise again).
+        double progress =
+                Math.min(1, (double) (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps));
         return switch (kind) {
             case CONSTANT -> baseLr;
             case LINEAR -> baseLr * Math.max(0, 1 - progress);
