@@ -244,6 +244,13 @@ final class Worker {
                         });
     }
 
+    /** How many workers this JVM holds live (their optimizer state in native memory). */
+    static int liveWorkers() {
+        synchronized (LIVE) {
+            return LIVE.size();
+        }
+    }
+
     /** Frees the live workers of {@code runId} in this JVM; returns how many. */
     static int release(String runId) {
         synchronized (LIVE) {

@@ -86,6 +86,8 @@ class TrainJobTest {
             assertTrue(last.path("eval_nsp_accuracy").isNumber());
             assertCheckpoint(out, workers, 3);
             assertTrue(r.err().contains("train: round 3/3"), r.err());
+            assertEquals(
+                    0, Worker.liveWorkers(), "the workers' native memory is freed after the run");
         }
     }
 
