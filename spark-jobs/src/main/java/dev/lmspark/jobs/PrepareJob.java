@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lmspark.cli.VersionProvider;
 import dev.lmspark.data.BadInputException;
 import dev.lmspark.data.random.Seeds;
 import dev.lmspark.data.tokenizer.LmTokenizer;
@@ -877,23 +876,7 @@ public final class PrepareJob {
                                                 c.objective() == PrepareConfig.Objective.CLM
                                                         && c.fimRate() > 0))));
 
-        ObjectNode p = JSON.createObjectNode();
-        p.put("lmspark_version", VersionProvider.version());
-        String commit = System.getProperty("lmspark.git.commit");
-        if (commit == null || commit.isBlank()) {
-            p.putNull("git_commit");
-        } else {
-            p.put("git_commit", commit);
-        }
-        p.put("spark_version", spark.version());
-        p.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
-        p.put(
-                "os",
-                System.getProperty("os.name")
-                        + " "
-                        + System.getProperty("os.version")
-                        + " "
-                        + System.getProperty("os.arch"));
+        ObjectNode p = Provenance.of(spark.version());
         ArrayNode inputFiles = JSON.createArrayNode();
         for (Map.Entry<String, String> e : fileHashes(spark, files).entrySet()) {
             InputFiles.File f =

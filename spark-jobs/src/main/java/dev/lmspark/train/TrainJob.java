@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lmspark.cli.VersionProvider;
 import dev.lmspark.data.BadInputException;
+import dev.lmspark.jobs.Provenance;
 import dev.lmspark.model.Devices;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.io.HuggingFaceFolder;
@@ -535,6 +535,28 @@ public final class TrainJob {
                 output);
 
         JavaRDD<WorkerState> states = initialStates(jsc, c, start, fs);
+        long plannedRounds = rounds;
+        Checkpointer checkpoints =
+                (workerStates, params, r, trained, trainedRows) ->
+                        checkpoint(
+                                jsc,
+                                fs,
+                                output,
+                                workerStates,
+                                c,
+                                model.config,
+                                params,
+                                outer,
+                                tokenizer,
+                                dataset,
+                                manager,
+                                r,
+                                plannedRounds,
+                                scheduleSteps,
+                                trained,
+                                trainedRows,
+                                runId,
+                                started);
         Double firstEval = null;
         Double lastEval = null;
         if (c.evalEvery() > 0 && start.round == 0) {
@@ -687,27 +709,7 @@ public final class TrainJob {
             metrics.append(record);
 
             if (last || (c.checkpointEvery() > 0 && round % c.checkpointEvery() == 0)) {
-                published =
-                        checkpoint(
-                                        jsc,
-                                        fs,
-                                        output,
-                                        states,
-                                        c,
-                                        model.config,
-                                        global,
-                                        outer,
-                                        tokenizer,
-                                        dataset,
-                                        manager,
-                                        round,
-                                        rounds,
-                                        scheduleSteps,
-                                        tokens,
-                                        rows,
-                                        runId,
-                                        started)
-                                .toString();
+                published = checkpoints.write(states, global, round, tokens, rows).toString();
                 checkpointed = round;
             }
             double elapsed = (System.nanoTime() - loopStart) / 1e9;
@@ -725,27 +727,7 @@ public final class TrainJob {
                     evalNote);
         }
         if (round > checkpointed) {
-            published =
-                    checkpoint(
-                                    jsc,
-                                    fs,
-                                    output,
-                                    states,
-                                    c,
-                                    model.config,
-                                    global,
-                                    outer,
-                                    tokenizer,
-                                    dataset,
-                                    manager,
-                                    round,
-                                    rounds,
-                                    scheduleSteps,
-                                    tokens,
-                                    rows,
-                                    runId,
-                                    started)
-                            .toString();
+            published = checkpoints.write(states, global, round, tokens, rows).toString();
         }
         if (previous != null) {
             previous.unpersist(false);
@@ -882,6 +864,14 @@ public final class TrainJob {
         m.toJson().fields().forEachRemaining(e -> record.set("eval_" + e.getKey(), e.getValue()));
     }
 
+    /** Writes a checkpoint of the run at the end of a round; see {@link #checkpoint}. */
+    @FunctionalInterface
+    private interface Checkpointer {
+        Path write(
+                JavaRDD<WorkerState> states, Parameters global, long round, long tokens, long rows)
+                throws IOException;
+    }
+
     /**
      * Writes round {@code round}'s checkpoint into a staging directory — the model, the outer
      * optimizer, the tokenizer and, by a Spark job on the executors holding them, every worker's
@@ -985,17 +975,8 @@ public final class TrainJob {
         ds.put("path", dataset.root());
         ds.put("objective", dataset.objective());
         ds.put("tokenizer_sha256", dataset.tokenizerSha256());
-        ObjectNode p = state.putObject("provenance");
-        p.put("lmspark_version", VersionProvider.version());
-        String commit = System.getProperty("lmspark.git.commit");
-        if (commit == null || commit.isBlank()) {
-            p.putNull("git_commit");
-        } else {
-            p.put("git_commit", commit);
-        }
-        p.put("spark_version", jsc.version());
-        p.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
-        p.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        ObjectNode p = Provenance.of(jsc.version());
+        state.set("provenance", p);
         p.put("run_id", runId);
         p.put("written_at", Instant.now().toString());
         p.put("elapsed_s", (System.nanoTime() - started) / 1e9);
