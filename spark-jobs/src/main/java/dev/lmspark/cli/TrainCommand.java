@@ -301,7 +301,7 @@ final class TrainCommand implements Callable<Integer> {
      * The Spark settings train needs, on top of the user's: no speculative attempts (a second
      * attempt of a worker's round would race the first for its live state) and no dynamic
      * allocation (a released executor takes its workers' states with it); deltas may be larger than
-     * Spark's default 1 GiB result limit.
+     * Spark's default 1 GiB result limit; a task takes all of an executor's cores.
      */
     static Map<String, String> trainConf(Map<String, String> given, PrintWriter err) {
         Map<String, String> conf = new LinkedHashMap<>(given);
@@ -318,6 +318,16 @@ final class TrainCommand implements Callable<Integer> {
                 "an executor released mid-run would take its workers' optimizer states with it",
                 err);
         conf.putIfAbsent("spark.driver.maxResultSize", "0");
+        String cores = conf.get("spark.executor.cores");
+        if (cores != null && !conf.containsKey("spark.task.cpus")) {
+            // One worker task per executor, using all its cores for intra-op threads: DJL allows
+            // one gradient collector per JVM, so a second task there would only wait.
+            conf.put("spark.task.cpus", cores);
+            err.printf(
+                    "train: spark.task.cpus=%s (spark.executor.cores): one worker per executor at"
+                            + " a time, %s intra-op threads each%n",
+                    cores, cores);
+        }
         return conf;
     }
 
