@@ -128,7 +128,9 @@ public final class Evaluator {
             SerializableConfiguration hadoop) {
         JniUtils.setNumThreads(threads);
         Metrics total = new Metrics(0, 0, new LinkedHashMap<>());
-        try (NDManager manager = NDManager.newBaseManager(Devices.forTask(null), Devices.ENGINE);
+        try (NDManager manager =
+                        NDManager.newBaseManager(
+                                Worker.device(org.apache.spark.TaskContext.get()), Devices.ENGINE);
                 ExampleReader reader = new ExampleReader(dataset, split, hadoop.value(), 2)) {
             PretrainingTask task = new ModelWeights(model, params.toArrays(manager)).task();
             for (long at = from; at < to; at += batchSize) {

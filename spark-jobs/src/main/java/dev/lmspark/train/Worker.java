@@ -215,7 +215,7 @@ final class Worker {
     }
 
     /** The GPU Spark assigned this task, else the CPU. */
-    private static Device device(TaskContext task) {
+    static Device device(TaskContext task) {
         String address = null;
         if (task != null) {
             ResourceInformation gpu = task.resourcesJMap().get("gpu");
