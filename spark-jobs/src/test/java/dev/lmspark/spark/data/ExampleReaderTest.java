@@ -424,7 +424,7 @@ class ExampleReaderTest {
 
         // verify and inspect report the same one line.
         var r = dev.lmspark.cli.CommandLineRun.of("inspect", "--data", empty.toString());
-        assertEquals(1, r.status());
+        assertEquals(2, r.status(), "bad input");
         assertTrue(r.err().contains("has no manifest.json"), r.err());
     }
 
@@ -455,7 +455,7 @@ class ExampleReaderTest {
         var inspect =
                 dev.lmspark.cli.CommandLineRun.of(
                         "inspect", "--data", data.toString(), "--split", "validation");
-        assertEquals(1, inspect.status());
+        assertEquals(2, inspect.status(), "bad input");
         assertEquals(1, inspect.errorLines().size(), inspect.err());
         assertTrue(
                 inspect.err().contains("validation/part-00000.parquet is missing"), inspect.err());
