@@ -71,9 +71,10 @@ class LauncherIT {
     }
 
     @Test
-    void quickstartBuildsCorpusAndTokenizerForBothObjectives() throws Exception {
+    void quickstartRunsTheWholePipelineForBothObjectives() throws Exception {
         for (String objective : List.of("mlm", "clm")) {
             Path work = dir.resolve(objective);
+            // One round keeps the test short; the full demo's losses are measured, not tested.
             Result r =
                     launch(
                             "quickstart",
@@ -82,9 +83,16 @@ class LauncherIT {
                             "--objective",
                             objective,
                             "--size-mb",
+                            "1",
+                            "--rounds",
                             "1");
             assertEquals(0, r.status(), r.err());
             assertTrue(r.out().contains("quickstart (" + objective + ") made:"), r.out());
+            assertTrue(
+                    r.out().contains("validation " + objective.toUpperCase() + " loss: first"),
+                    r.out());
+            assertTrue(r.out().contains("evaluate: {\"examples\""), r.out());
+            assertTrue(r.out().contains("generated:"), r.out());
             assertFalse(r.err().contains("Exception"), r.err());
             try (Stream<Path> files = Files.list(work.resolve("tokenizer"))) {
                 assertEquals(3, files.count());
@@ -93,19 +101,27 @@ class LauncherIT {
             assertTrue(
                     tokenizer.contains(
                             objective.equals("mlm") ? "\"WordPiece\"" : "\"ByteLevel\""));
-            // A second run replaces the demo's own outputs.
             assertEquals(
-                    0,
-                    launch(
-                                    "quickstart",
-                                    "--workdir",
-                                    work.toString(),
-                                    "--objective",
-                                    objective,
-                                    "--size-mb",
-                                    "0.5")
-                            .status());
+                    "round-000001",
+                    Files.readString(work.resolve("run/checkpoints/latest")).strip());
+            assertTrue(Files.size(work.resolve("report.png")) > 10_000);
+            assertTrue(Files.readString(work.resolve("report.html")).contains("data:image/png"));
         }
+        // A second run replaces the demo's own outputs.
+        Path work = dir.resolve("clm");
+        assertEquals(
+                0,
+                launch(
+                                "quickstart",
+                                "--workdir",
+                                work.toString(),
+                                "--objective",
+                                "clm",
+                                "--size-mb",
+                                "0.5",
+                                "--rounds",
+                                "1")
+                        .status());
     }
 
     @Test
