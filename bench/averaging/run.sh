@@ -79,9 +79,8 @@ LMSPARK="$ROOT/deploy/bin/lmspark"
 MASTER='local[2]'
 WORK="$ROOT/bench/work/averaging"
 DATA="$WORK/data-prose${SIZE_MB}mb-wp${VOCAB}-mlm64-seed$SEED"
-RUNS="$WORK/runs"
 RESULTS="$ROOT/bench/results"
-mkdir -p "$WORK" "$RUNS" "$RESULTS"
+mkdir -p "$WORK" "$RESULTS"
 VERSION="$("$LMSPARK" --version 2>/dev/null | tr '\n' ' ')"   # builds the application when needed
 COMMIT="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)"
 DIRTY="$(git -C "$ROOT" status --porcelain --untracked-files=no -- data-prep model spark-jobs pom.xml 2>/dev/null | head -c 1)"
@@ -98,6 +97,9 @@ if [[ ! -f "$DATA/manifest.json" ]]; then
 fi
 
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+# One folder per setting, so runs of other settings stay reusable.
+RUNS="$WORK/runs/$(basename "$DATA")/K$K-B$B-H$H-R$ROUNDS-lr$LR"
+mkdir -p "$RUNS"
 EVAL_EVERY=$(( ROUNDS >= 4 ? ROUNDS / 4 : 1 ))
 LIST="$WORK/runs.txt"
 : >"$LIST"
@@ -116,13 +118,13 @@ train_run() {
     echo "bench/averaging: $name: ${cmd[*]#$ROOT/}" >&2
     rm -f "$out/evaluate.json" "$out/command.txt"
     local t0=$SECONDS
-    "${cmd[@]}" >"$WORK/$name.out" 2>"$WORK/$name.log" ||
-      { echo "bench/averaging: $name failed; see $WORK/$name.log" >&2; exit 1; }
-    echo $(( SECONDS - t0 )) >"$WORK/$name.seconds"
-    "$LMSPARK" evaluate --master "$MASTER" --checkpoint "$out" --data "$DATA" >"$out/evaluate.json" 2>>"$WORK/$name.log" ||
-      { echo "bench/averaging: evaluating $name failed; see $WORK/$name.log" >&2; exit 1; }
+    "${cmd[@]}" >"$RUNS/$name.out" 2>"$RUNS/$name.log" ||
+      { echo "bench/averaging: $name failed; see $RUNS/$name.log" >&2; exit 1; }
+    echo $(( SECONDS - t0 )) >"$RUNS/$name.seconds"
+    "$LMSPARK" evaluate --master "$MASTER" --checkpoint "$out" --data "$DATA" >"$out/evaluate.json" 2>>"$RUNS/$name.log" ||
+      { echo "bench/averaging: evaluating $name failed; see $RUNS/$name.log" >&2; exit 1; }
     echo "$key" >"$out/command.txt"
-    cp "$WORK/$name.out" "$out/train.out"; cp "$WORK/$name.seconds" "$out/wall.seconds"
+    cp "$RUNS/$name.out" "$out/train.out"; cp "$RUNS/$name.seconds" "$out/wall.seconds"
   fi
   echo "bench/averaging: $name: $(cat "$out/train.out")" >&2
   printf '%s\t%s\t%s\n' "$name" "$out" "${cmd[*]#$ROOT/}" >>"$LIST"
