@@ -15,8 +15,8 @@
 #   bench/averaging/run.sh [--rounds 40] [--local-steps 10] [--batch-size 16] [--workers 2]
 #       [--lr 1e-3] [--outer average,nesterov] [--sweep 0.7:0.5,0.5:0.5,...] [--seed 42]
 #       [--size-mb 4] [--vocab-size 4096] [--reuse]
-# --reuse skips a run whose output holds a finished run of the same command from the same commit
-# (training is bit-reproducible); without it every run trains afresh.
+# --reuse skips a run whose output holds a finished run of the same command built from the same
+# code (training is bit-reproducible); without it every run trains afresh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 ROUNDS=40
@@ -83,7 +83,10 @@ RESULTS="$ROOT/bench/results"
 mkdir -p "$WORK" "$RESULTS"
 VERSION="$("$LMSPARK" --version 2>/dev/null | tr '\n' ' ')"   # builds the application when needed
 COMMIT="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)"
-DIRTY="$(git -C "$ROOT" status --porcelain --untracked-files=no -- data-prep model spark-jobs pom.xml 2>/dev/null | head -c 1)"
+# A run is reusable while the code that trains it is unchanged: the last commit touching it, and
+# no uncommitted changes there.
+CODE_COMMIT="$(git -C "$ROOT" log -1 --format=%H -- data-prep model spark-jobs deploy pom.xml 2>/dev/null || true)"
+DIRTY="$(git -C "$ROOT" status --porcelain --untracked-files=no -- data-prep model spark-jobs deploy pom.xml 2>/dev/null | head -c 1)"
 
 # The dataset, made once: a prose sample corpus, an uncased WordPiece tokenizer, MLM rows of 64
 # tokens (no NSP: its term barely moves at this scale and only adds noise), 4% validation.
@@ -111,7 +114,7 @@ train_run() {
     --workers "$workers" --rounds "$rounds" --local-steps "$H" --batch-size "$batch" --lr "$LR"
     --lr-schedule linear --warmup-steps "$warmup" --eval-every "$every" --checkpoint-every 0
     --seed "$SEED" "$@" --overwrite)
-  local key="${cmd[*]} @ $COMMIT$DIRTY"
+  local key="${cmd[*]} @ $CODE_COMMIT$DIRTY"
   if [[ $REUSE == 1 && -z "$DIRTY" && -f "$out/evaluate.json" && "$(cat "$out/command.txt" 2>/dev/null)" == "$key" ]]; then
     echo "bench/averaging: $name: reusing the finished run in $out" >&2
   else
@@ -170,6 +173,7 @@ for line in open(env["LIST"]):
         "validation": evaluate, "loss": evaluate["mlm_loss"],
         "validation_curve": [{"step": r["step"], "eval_mlm_loss": r["eval_mlm_loss"]} for r in records if "eval_mlm_loss" in r],
         "final_train_loss": records[-1]["loss"],
+        "trained_at": state["provenance"]["written_at"], "trained_by_commit": state["provenance"]["git_commit"],
     }
 ref, long_ = runs[f"1x{K}B"], runs["1xB-long"]
 def gap(loss, base):
