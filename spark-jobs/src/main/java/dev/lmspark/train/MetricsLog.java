@@ -71,6 +71,12 @@ final class MetricsLog {
         flush();
     }
 
+    /** Replaces the last record (the same round, completed) and rewrites the file. */
+    void replaceLast(ObjectNode record) throws IOException {
+        lines.set(lines.size() - 1, JSON.writeValueAsString(record));
+        flush();
+    }
+
     /** The records so far. */
     List<JsonNode> records() throws IOException {
         List<JsonNode> out = new ArrayList<>();

@@ -3,6 +3,7 @@ package dev.lmspark.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lmspark.data.BadInputException;
 import dev.lmspark.jobs.Provenance;
@@ -603,6 +604,7 @@ public final class TrainJob {
             rounds = Math.max(rounds, round);
             long roundStart = System.nanoTime();
             RoundParameters params = new RoundParameters(jsc.broadcast(global), round);
+            long jobStart = System.nanoTime();
             final long r = round;
             JavaRDD<WorkerRound> out =
                     states.mapPartitions(
@@ -614,6 +616,7 @@ public final class TrainJob {
             out.rdd().localCheckpoint();
             sc.setJobDescription(String.format("lmspark train round %d/%d", round, rounds));
             List<WorkerResult> results = out.map(WorkerRound::result).collect();
+            long jobEnd = System.nanoTime();
             sc.setJobDescription(null);
             states = out.map(WorkerRound::state);
             if (previous != null) {
@@ -661,7 +664,14 @@ public final class TrainJob {
                             round);
                 }
             }
-            global = outer.step(global, OuterOptimizer.weightedSum(deltas, workerTokens));
+            long aggregateStart = System.nanoTime();
+            float[][] combined = OuterOptimizer.weightedSum(deltas, workerTokens);
+            RoundTelemetry.Deltas spread = RoundTelemetry.deltas(deltas);
+            long outerStart = System.nanoTime();
+            Parameters before = global;
+            global = outer.step(global, combined);
+            long outerEnd = System.nanoTime();
+            double updateNorm = RoundTelemetry.distance(before, global);
             if (round == firstRound) {
                 // Once the first round ran, the executors have registered.
                 warnAboutSlots(sc, c.workers(), log);
@@ -694,11 +704,29 @@ public final class TrainJob {
             record.put("bytes_trained", Math.round((rows - start.examples) * bytesPerRow));
             record.put("round_s", roundSeconds);
             record.put("compute_s", slowest);
+            record.put("broadcast_s", (jobStart - roundStart) / 1e9);
+            record.put("job_s", (jobEnd - jobStart) / 1e9);
+            record.put("aggregate_s", (outerStart - aggregateStart) / 1e9);
+            record.put("outer_s", (outerEnd - outerStart) / 1e9);
+            ArrayNode workerSeconds = record.putArray("worker_compute_s");
+            results.stream()
+                    .sorted(java.util.Comparator.comparingInt(WorkerResult::worker))
+                    .forEach(w -> workerSeconds.add(w.seconds()));
+            ArrayNode deltaNorms = record.putArray("worker_delta_norm");
+            for (double n : spread.norms()) {
+                deltaNorms.add(n);
+            }
+            if (deltas.size() > 1) {
+                record.put("agreement", spread.meanPairwiseCosine());
+            }
+            record.put("update_norm", updateNorm);
             record.put("elapsed_s", (System.nanoTime() - started) / 1e9);
             String evalNote = "";
             if (c.evalEvery() > 0 && (round % c.evalEvery() == 0 || last)) {
+                long evalStart = System.nanoTime();
                 Evaluator.Metrics m =
                         evaluate(spark, dataset, model.config, global, c, threads, round);
+                record.put("eval_s", (System.nanoTime() - evalStart) / 1e9);
                 addEval(record, m);
                 if (firstEval == null) {
                     firstEval = m.loss();
@@ -706,11 +734,16 @@ public final class TrainJob {
                 lastEval = m.loss();
                 evalNote = String.format("  validation %.4f", m.loss());
             }
+            record.put("checkpoint_s", 0.0);
             metrics.append(record);
 
             if (last || (c.checkpointEvery() > 0 && round % c.checkpointEvery() == 0)) {
+                long checkpointStart = System.nanoTime();
                 published = checkpoints.write(states, global, round, tokens, rows).toString();
                 checkpointed = round;
+                // The record went out first, so a checkpoint never names a round the log lacks.
+                record.put("checkpoint_s", (System.nanoTime() - checkpointStart) / 1e9);
+                metrics.replaceLast(record);
             }
             double elapsed = (System.nanoTime() - loopStart) / 1e9;
             double eta = elapsed / (round - start.round) * (rounds - round);

@@ -84,6 +84,9 @@ class TrainJobTest {
             assertEquals(Math.log(1000), first, 0.1 * Math.log(1000), "initial MLM loss ≈ ln V");
             assertTrue(last.path("eval_loss").asDouble() < first - 0.3, "learning: " + m);
             assertTrue(last.path("eval_nsp_accuracy").isNumber());
+            for (int round = 1; round < 4; round++) {
+                assertRoundTelemetry(m.get(round), workers, round == 3);
+            }
             assertCheckpoint(out, workers, 3);
             assertTrue(r.err().contains("train: round 3/3"), r.err());
             assertEquals(
@@ -118,6 +121,48 @@ class TrainJobTest {
     }
 
     /** The documented layout, every file hashed, verify --checkpoint happy. */
+    /**
+     * The time split, per-worker and agreement keys of docs/metrics.md, and what they must obey.
+     */
+    private static void assertRoundTelemetry(JsonNode rec, int workers, boolean lastRound) {
+        double split = 0;
+        for (String key : List.of("broadcast_s", "job_s", "aggregate_s", "outer_s")) {
+            assertTrue(rec.path(key).asDouble(-1) >= 0, key + " in " + rec);
+            split += rec.path(key).asDouble();
+        }
+        assertTrue(
+                split <= rec.path("round_s").asDouble() + 1e-3,
+                "the split fits in round_s: " + rec);
+        JsonNode seconds = rec.path("worker_compute_s");
+        JsonNode norms = rec.path("worker_delta_norm");
+        assertEquals(workers, seconds.size(), "" + rec);
+        assertEquals(workers, norms.size(), "" + rec);
+        double slowest = 0;
+        double largest = 0;
+        for (int w = 0; w < workers; w++) {
+            assertTrue(seconds.get(w).asDouble() > 0, "" + rec);
+            assertTrue(norms.get(w).asDouble() > 0, "" + rec);
+            slowest = Math.max(slowest, seconds.get(w).asDouble());
+            largest = Math.max(largest, norms.get(w).asDouble());
+        }
+        assertEquals(slowest, rec.path("compute_s").asDouble(), 1e-12, "compute_s is the slowest");
+        double update = rec.path("update_norm").asDouble();
+        // average: the update is a convex combination of the deltas, no longer than the longest
+        // (and with one worker, that worker's delta).
+        assertTrue(update > 0 && update <= largest * 1.001, update + " vs " + norms);
+        if (workers == 1) {
+            assertEquals(largest, update, largest * 1e-3);
+            assertTrue(rec.path("agreement").isMissingNode(), "" + rec);
+        } else {
+            double cos = rec.path("agreement").asDouble(Double.NaN);
+            assertTrue(cos >= -1 && cos <= 1, "" + rec);
+            // Replicas of one model from one start, on samples of one corpus: they agree.
+            assertTrue(cos > 0, "" + rec);
+        }
+        assertEquals(lastRound, rec.path("checkpoint_s").asDouble() > 0, "" + rec);
+        assertEquals(lastRound, rec.path("eval_s").isNumber(), "" + rec);
+    }
+
     private static void assertCheckpoint(Path out, int workers, int round) throws IOException {
         Path cp = latest(out);
         assertEquals(String.format("round-%06d", round), cp.getFileName().toString());
