@@ -22,8 +22,10 @@ import picocli.CommandLine.TypeConversionException;
         sortOptions = false,
         description = {
             "Draws the curves of a training run from its metrics.jsonl: training loss and its"
-                    + " terms with the validation loss, validation metrics, learning rate and"
-                    + " tokens/s against the step, as a PNG image and as a self-contained HTML page"
+                    + " terms with the validation loss, validation metrics, learning rate,"
+                    + " tokens/s, the time split of each round, each worker's compute time and the"
+                    + " workers' agreement against the step, as a PNG image and as a self-contained"
+                    + " HTML page"
                     + " (the same charts, a summary table and the train config of the latest"
                     + " checkpoint).",
             "A run still in progress can be reported. Runs on the driver alone; no Spark job is"

@@ -42,10 +42,12 @@ import org.jfree.data.xy.XYSeriesCollection;
 /**
  * The panels of {@code report}, drawn with JFreeChart against the global step: (1) training loss,
  * its terms, and the validation loss; (2) validation metrics — the evaluation's loss terms, with
- * accuracies in percent on a second axis; (3) the learning rate; (4) throughput in tokens/s. A
- * panel without data is left out, and so is (2) when it would only repeat the validation loss of
- * (1). A term that equals its total in every round (a CLM run's {@code clm_loss}) is drawn once,
- * named after the term.
+ * accuracies in percent on a second axis; (3) the learning rate; (4) throughput in tokens/s; (5)
+ * where each round's time went (training, the Spark job beyond it, broadcast, the driver's combine
+ * and outer step, evaluation, checkpoint); (6) each worker's training time; (7) the workers'
+ * agreement with the global update's norm. A panel without data is left out, and so is (2) when it
+ * would only repeat the validation loss of (1). A term that equals its total in every round (a CLM
+ * run's {@code clm_loss}) is drawn once, named after the term.
  *
  * <p>Charts are drawn off screen: {@code java.awt.headless} is set before AWT is touched, so a
  * driver without a display (a cluster node, CI) draws them too.
@@ -150,6 +152,9 @@ final class ReportCharts {
                             axis.setNumberFormatOverride(grouped());
                             panels.add(c);
                         });
+        timeSplit(trained).ifPresent(panels::add);
+        workerCompute(metrics, trained).ifPresent(panels::add);
+        agreement(trained).ifPresent(panels::add);
         // One step range for every panel, so stacked panels line up, with a margin that keeps
         // the markers at either end whole.
         double first = metrics.rounds().stream().mapToLong(Round::step).min().orElse(0);
@@ -159,6 +164,91 @@ final class ReportCharts {
             panel.getXYPlot().getDomainAxis().setRange(first - margin, last + margin);
         }
         return panels;
+    }
+
+    /** Where a round's wall time went (train's time-split keys; runs before them have none). */
+    private static Optional<JFreeChart> timeSplit(List<Round> trained) {
+        if (trained.stream().noneMatch(r -> r.values().containsKey("job_s"))) {
+            return Optional.empty();
+        }
+        List<Line> lines =
+                List.of(
+                        new Line("training (slowest worker)", trained, "compute_s", TRAINING),
+                        new Line(
+                                "Spark job beyond it",
+                                trained,
+                                RunMetrics.JOB_BEYOND_COMPUTE,
+                                TERMS[1]),
+                        new Line("broadcast", trained, "broadcast_s", TERMS[2]),
+                        new Line("combine + outer step", trained, RunMetrics.DRIVER, TERMS[3]),
+                        new Line("evaluation", trained, "eval_s", VALIDATION, false, true, 1),
+                        new Line("checkpoint", trained, "checkpoint_s", MUTED, true, false, 1));
+        return chart("Time per round", "seconds", lines, List.of(), null)
+                .map(
+                        c -> {
+                            ((NumberAxis) c.getXYPlot().getRangeAxis())
+                                    .setAutoRangeIncludesZero(true);
+                            return c;
+                        });
+    }
+
+    /** Each worker's training time per round: stragglers stand out. */
+    private static Optional<JFreeChart> workerCompute(RunMetrics metrics, List<Round> trained) {
+        int workers = metrics.workers();
+        if (workers == 0) {
+            return Optional.empty();
+        }
+        List<Line> lines = new ArrayList<>();
+        for (int w = 0; w < workers; w++) {
+            lines.add(
+                    new Line(
+                            "worker " + w,
+                            trained,
+                            "worker_compute_s[" + w + "]",
+                            TERMS[w % TERMS.length]));
+        }
+        return chart("Worker compute time", "seconds", lines, List.of(), null)
+                .map(
+                        c -> {
+                            ((NumberAxis) c.getXYPlot().getRangeAxis())
+                                    .setAutoRangeIncludesZero(true);
+                            return c;
+                        });
+    }
+
+    /** The workers' agreement (mean pairwise cosine of their deltas) and the update's size. */
+    private static Optional<JFreeChart> agreement(List<Round> trained) {
+        if (trained.stream().noneMatch(r -> r.values().containsKey("agreement"))) {
+            return Optional.empty();
+        }
+        return chart(
+                        "Worker agreement",
+                        "mean pairwise cosine of the workers' updates",
+                        List.of(new Line("agreement", trained, "agreement", TRAINING)),
+                        List.of(
+                                new Line(
+                                        "global update norm",
+                                        trained,
+                                        "update_norm",
+                                        THROUGHPUT,
+                                        true,
+                                        false,
+                                        1)),
+                        "update norm (L2)")
+                .map(
+                        c -> {
+                            NumberAxis axis = (NumberAxis) c.getXYPlot().getRangeAxis();
+                            axis.setRange(Math.min(0, minimum(trained, "agreement")), 1.0);
+                            return c;
+                        });
+    }
+
+    private static double minimum(List<Round> rounds, String key) {
+        return rounds.stream()
+                .mapToDouble(r -> r.get(key))
+                .filter(Double::isFinite)
+                .min()
+                .orElse(0);
     }
 
     private static Optional<JFreeChart> loss(RunMetrics metrics) {

@@ -43,6 +43,23 @@ public final class RunMetrics {
     /** The prefix of evaluation keys. */
     public static final String EVAL = "eval_";
 
+    /** Derived per round: {@code job_s − compute_s}, the Spark job beyond the slowest worker. */
+    public static final String JOB_BEYOND_COMPUTE = "job_s-compute_s";
+
+    /** Derived per round: {@code aggregate_s + outer_s}, the driver combining the updates. */
+    public static final String DRIVER = "aggregate_s+outer_s";
+
+    /** How many workers have a {@code worker_compute_s} entry in some round. */
+    public int workers() {
+        int n = 0;
+        for (Round r : rounds) {
+            while (r.values().containsKey("worker_compute_s[" + n + "]")) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** A loss term's key: {@code mlm_loss}, {@code eval_clm_loss} … (group 1 is the term name). */
     private static final Pattern TERM = Pattern.compile("(?:eval_)?([a-z0-9]+)_loss");
 
@@ -202,8 +219,25 @@ public final class RunMetrics {
                         e -> {
                             if (e.getValue().isNumber()) {
                                 values.put(e.getKey(), e.getValue().asDouble());
+                            } else if (e.getValue().isArray()) {
+                                // Per-worker values (worker_compute_s, worker_delta_norm):
+                                // key[0], key[1], … in worker-id order.
+                                for (int i = 0; i < e.getValue().size(); i++) {
+                                    if (e.getValue().get(i).isNumber()) {
+                                        values.put(
+                                                e.getKey() + "[" + i + "]",
+                                                e.getValue().get(i).asDouble());
+                                    }
+                                }
                             }
                         });
+        // What a round cost beyond the slowest worker's training, and the driver's own share.
+        if (values.containsKey("job_s") && values.containsKey("compute_s")) {
+            values.put(JOB_BEYOND_COMPUTE, values.get("job_s") - values.get("compute_s"));
+        }
+        if (values.containsKey("aggregate_s") && values.containsKey("outer_s")) {
+            values.put(DRIVER, values.get("aggregate_s") + values.get("outer_s"));
+        }
         return new Round(values);
     }
 

@@ -295,6 +295,56 @@ class ReportCommandTest {
     }
 
     @Test
+    void trainsTelemetryAddsTheTimeSplitWorkerAndAgreementPanels() throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (String line : mlmRun(30)) {
+            int r = (int) value(line, "round");
+            if (r == 0) {
+                lines.add(line);
+                continue;
+            }
+            // Three workers, worker 2 a straggler from round 20; agreement falling as the loss
+            // flattens; a checkpoint every 10 rounds; the evaluation's time where it evaluated.
+            double w0 = 4.0 + 0.1 * Math.sin(r);
+            double w1 = 4.1 + 0.1 * Math.cos(r);
+            double w2 = r >= 20 ? 6.5 : 4.2;
+            double compute = Math.max(w0, Math.max(w1, w2));
+            String telemetry =
+                    String.format(
+                            Locale.ROOT,
+                            ",\"compute_s\":%.3f,\"broadcast_s\":0.05,\"job_s\":%.3f,"
+                                    + "\"aggregate_s\":0.2,\"outer_s\":0.02,"
+                                    + "\"worker_compute_s\":[%.3f,%.3f,%.3f],"
+                                    + "\"worker_delta_norm\":[1.1,1.2,1.0],"
+                                    + "\"agreement\":%.4f,\"update_norm\":%.4f,"
+                                    + "\"checkpoint_s\":%.2f%s}",
+                            compute,
+                            compute + 0.6,
+                            w0,
+                            w1,
+                            w2,
+                            0.2 + 0.7 * Math.exp(-r / 8.0),
+                            0.5 + 0.6 * Math.exp(-r / 8.0),
+                            r % 10 == 0 ? 1.5 : 0.0,
+                            r % 5 == 0 ? ",\"eval_s\":2.5" : "");
+            lines.add(line.substring(0, line.length() - 1) + telemetry);
+        }
+        Path run = runDir("telemetry-run", lines, "");
+
+        ok("report", "--run", run.toString());
+        BufferedImage image = png(run.resolve("report.png"), 7);
+        // Time split: the training line; worker compute: one line per worker (the straggler's
+        // colour drawn); agreement: its line.
+        assertTrue(pixels(image, 4, 0x4E79A7) > 300, "training time line");
+        assertTrue(pixels(image, 5, 0x59A14F) + pixels(image, 5, 0xF28E2B) > 300, "worker lines");
+        assertTrue(pixels(image, 6, 0x4E79A7) > 300, "agreement line");
+        String page = page(run.resolve("report.html"), 7);
+        for (String title : List.of("Time per round", "Worker compute time", "Worker agreement")) {
+            assertTrue(page.contains(title), title + " is not on the page");
+        }
+    }
+
+    @Test
     void aCausalRunSkipsTheValidationPanelThatWouldRepeatItsLoss() throws IOException {
         List<String> lines = clmRun();
         Path run = runDir("clm-run", lines, "");
