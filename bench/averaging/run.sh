@@ -14,7 +14,8 @@
 #
 #   bench/averaging/run.sh [--rounds 40] [--local-steps 10] [--batch-size 16] [--workers 2]
 #       [--lr 1e-3] [--outer average,nesterov] [--sweep 0.7:0.5,0.5:0.5,...] [--seed 42]
-#       [--size-mb 4] [--vocab-size 4096] [--reuse]
+#       [--size-mb 4] [--vocab-size 4096] [--train-flags "--clip-norm 0 …"] [--reuse]
+# --train-flags: more `lmspark train` flags for every run (e.g. --dynamic-masking, --clip-norm 0).
 # --reuse skips a run whose output holds a finished run of the same command built from the same
 # code (training is bit-reproducible); without it every run trains afresh.
 set -euo pipefail
@@ -30,10 +31,11 @@ SEED=42
 SIZE_MB=4
 VOCAB=4096
 REUSE=0
+EXTRA=""
 ARGS=("$@")
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --rounds|--local-steps|--batch-size|--workers|--lr|--outer|--sweep|--seed|--size-mb|--vocab-size)
+    --rounds|--local-steps|--batch-size|--workers|--lr|--outer|--sweep|--seed|--size-mb|--vocab-size|--train-flags)
       [[ $# -ge 2 ]] || { echo "bench/averaging: $1 needs a value (see --help)" >&2; exit 2; } ;;
   esac
   case "$1" in
@@ -47,6 +49,7 @@ while [[ $# -gt 0 ]]; do
     --seed) SEED="$2"; shift 2 ;;
     --size-mb) SIZE_MB="$2"; shift 2 ;;
     --vocab-size) VOCAB="$2"; shift 2 ;;
+    --train-flags) EXTRA="$2"; shift 2 ;;
     --reuse) REUSE=1; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench/averaging: unknown flag $1 (see --help)" >&2; exit 2 ;;
@@ -102,6 +105,9 @@ fi
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 # One folder per setting, so runs of other settings stay reusable.
 RUNS="$WORK/runs/$(basename "$DATA")/K$K-B$B-H$H-R$ROUNDS-lr$LR"
+# Other train flags get their own folder, named by a hash of them.
+[[ -z "$EXTRA" ]] || RUNS="$RUNS-x$(printf '%s' "$EXTRA" | sha256sum | cut -c1-10)"
+read -r -a EXTRA_FLAGS <<<"$EXTRA"
 mkdir -p "$RUNS"
 EVAL_EVERY=$(( ROUNDS >= 4 ? ROUNDS / 4 : 1 ))
 LIST="$WORK/runs.txt"
@@ -113,7 +119,7 @@ train_run() {
   local cmd=("$LMSPARK" train --master "$MASTER" --data "$DATA" --output "$out" --model bert-mini
     --workers "$workers" --rounds "$rounds" --local-steps "$H" --batch-size "$batch" --lr "$LR"
     --lr-schedule linear --warmup-steps "$warmup" --eval-every "$every" --checkpoint-every 0
-    --seed "$SEED" "$@" --overwrite)
+    --seed "$SEED" ${EXTRA_FLAGS[@]+"${EXTRA_FLAGS[@]}"} "$@" --overwrite)
   local key="${cmd[*]} @ $CODE_COMMIT$DIRTY"
   if [[ $REUSE == 1 && -z "$DIRTY" && -f "$out/evaluate.json" && "$(cat "$out/command.txt" 2>/dev/null)" == "$key" ]]; then
     echo "bench/averaging: $name: reusing the finished run in $out" >&2
@@ -146,7 +152,7 @@ LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 
 LIST="$LIST" DATA="$DATA" OUT_FILE="$RESULTS/averaging-$STAMP.json" COMMAND="bench/averaging/run.sh ${ARGS[*]}" \
-K="$K" B="$B" H="$H" ROUNDS="$ROUNDS" LR="$LR" SEED="$SEED" OUTERS="${OUTER_LIST[*]}" MASTER="$MASTER" \
+K="$K" B="$B" H="$H" ROUNDS="$ROUNDS" LR="$LR" SEED="$SEED" OUTERS="${OUTER_LIST[*]}" MASTER="$MASTER" EXTRA="$EXTRA" \
 LOAD_BEFORE="$LOAD_BEFORE" LOAD_AFTER="$LOAD_AFTER" GIT_COMMIT="$COMMIT" DIRTY="$DIRTY" VERSION="$VERSION" \
 JAVA_VERSION="$(java -version 2>&1 | head -n 1)" SIZE_MB="$SIZE_MB" VOCAB="$VOCAB" \
 python3 - <<'PY'
@@ -199,7 +205,8 @@ result = {
     "versions": {"lmspark": env["VERSION"].strip(), "java": env["JAVA_VERSION"]},
     "settings": {"preset": "bert-mini", "workers": K, "batch_size": B, "local_steps": H, "rounds": R,
                  "lr": float(env["LR"]), "lr_schedule": "linear", "warmup": "10% of each run's steps",
-                 "seed": int(env["SEED"]), "master": env["MASTER"], "bar_pct": BAR},
+                 "seed": int(env["SEED"]), "master": env["MASTER"], "train_flags": env["EXTRA"],
+                 "bar_pct": BAR},
     "data": {"path": env["DATA"], "corpus": f"sample-corpus --kind prose --size-mb {env['SIZE_MB']}",
              "tokenizer": f"wordpiece, vocabulary {env['VOCAB']}, lowercase",
              "prepare": "--objective mlm --max-length 64 --validation-fraction 0.04",
