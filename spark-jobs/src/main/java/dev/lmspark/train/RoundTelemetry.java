@@ -3,11 +3,11 @@ package dev.lmspark.train;
 import java.util.List;
 
 /**
- * What a round's worker updates look like, for {@code metrics.jsonl}: each worker's delta norm, how
- * much the workers agree (the mean pairwise cosine of their deltas: 1 when they all moved the same
- * way, about 0 when their moves are unrelated noise) and the size of the global update. Computed on
- * the driver in float64, in worker order, in one pass over the parameters (a Gram matrix of the
- * deltas), so it costs O(W² · parameters) and never changes a result.
+ * What a round's worker updates look like, for {@code metrics.jsonl}: each worker's delta norm and
+ * how much the workers agree (the mean pairwise cosine of their deltas: 1 when they all moved the
+ * same way, about 0 when their moves are unrelated noise). Computed on the driver in float64, in
+ * worker order, in one pass over the parameters (a Gram matrix of the deltas), so it costs O(W² ·
+ * parameters) and never changes a result.
  */
 final class RoundTelemetry {
     private RoundTelemetry() {}
@@ -67,19 +67,5 @@ final class RoundTelemetry {
             norms[a] = Math.sqrt(gram[a][a]);
         }
         return new Deltas(norms, gram);
-    }
-
-    /** ‖after − before‖₂ in float64. */
-    static double distance(Parameters before, Parameters after) {
-        double s = 0;
-        for (int i = 0; i < before.size(); i++) {
-            float[] x = before.values(i);
-            float[] y = after.values(i);
-            for (int j = 0; j < x.length; j++) {
-                double d = (double) y[j] - x[j];
-                s += d * d;
-            }
-        }
-        return Math.sqrt(s);
     }
 }

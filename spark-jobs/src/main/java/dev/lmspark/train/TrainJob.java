@@ -671,7 +671,7 @@ public final class TrainJob {
             Parameters before = global;
             global = outer.step(global, combined);
             long outerEnd = System.nanoTime();
-            double updateNorm = RoundTelemetry.distance(before, global);
+            double updateNorm = global.minus(before).norm();
             if (round == firstRound) {
                 // Once the first round ran, the executors have registered.
                 warnAboutSlots(sc, c.workers(), log);
@@ -709,9 +709,8 @@ public final class TrainJob {
             record.put("aggregate_s", (outerStart - aggregateStart) / 1e9);
             record.put("outer_s", (outerEnd - outerStart) / 1e9);
             ArrayNode workerSeconds = record.putArray("worker_compute_s");
-            results.stream()
-                    .sorted(java.util.Comparator.comparingInt(WorkerResult::worker))
-                    .forEach(w -> workerSeconds.add(w.seconds()));
+            // results come in partition order, which is worker-id order (as for the deltas).
+            results.forEach(w -> workerSeconds.add(w.seconds()));
             ArrayNode deltaNorms = record.putArray("worker_delta_norm");
             for (double n : spread.norms()) {
                 deltaNorms.add(n);
