@@ -1,6 +1,7 @@
 package dev.lmspark.cli;
 
 import dev.lmspark.data.BadInputException;
+import dev.lmspark.train.TrainStoppedException;
 import java.io.PrintWriter;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.core.config.Configurator;
@@ -98,8 +99,12 @@ public final class Main implements Runnable {
                 });
         cli.setExecutionExceptionHandler(
                 (e, command, parsed) -> {
-                    Throwable user = userError(e);
                     PrintWriter w = command.getErr();
+                    if (e instanceof TrainStoppedException stopped) {
+                        w.println(prefix(command) + stopped.getMessage());
+                        return stopped.exitStatus();
+                    }
+                    Throwable user = userError(e);
                     if (user != null) {
                         w.println(prefix(command) + oneLine(user.getMessage()));
                         // Bad input given by the user is a usage error, even once Spark started.

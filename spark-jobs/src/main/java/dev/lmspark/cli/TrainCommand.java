@@ -2,6 +2,7 @@ package dev.lmspark.cli;
 
 import dev.lmspark.spark.HadoopPaths;
 import dev.lmspark.spark.SparkSessions;
+import dev.lmspark.train.StopSignal;
 import dev.lmspark.train.TrainConfig;
 import dev.lmspark.train.TrainJob;
 import java.io.PrintWriter;
@@ -278,7 +279,10 @@ final class TrainCommand implements Callable<Integer> {
                         "lmspark train",
                         sparkOptions.master(),
                         trainConf(sparkOptions.conf(), err));
-        TrainJob.Result r = TrainJob.run(spark, config, explicitFlags(), resume, overwrite, err);
+        TrainJob.Result r;
+        try (StopSignal stop = StopSignal.install(spark.sparkContext(), err)) {
+            r = TrainJob.run(spark, config, explicitFlags(), resume, overwrite, stop, err);
+        }
         spec.commandLine()
                 .getOut()
                 .printf(

@@ -35,6 +35,11 @@ final class RoundParameters implements Serializable {
         return broadcast.value();
     }
 
+    /** The round these parameters start. */
+    long round() {
+        return round;
+    }
+
     /** Destroys the broadcast and drops the reference. */
     void release() {
         if (broadcast != null) {

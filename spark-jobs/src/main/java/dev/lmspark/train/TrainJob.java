@@ -29,12 +29,15 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -67,6 +70,23 @@ public final class TrainJob {
      */
     public static final String FAIL_ONCE = "lmspark.test.failOnce";
 
+    /**
+     * Spark setting: driver memory (bytes, or with a unit: 512m, 2g) for the global parameters of
+     * the rounds since the last checkpoint, which exact recovery of a lost worker replays (default:
+     * a quarter of the driver's heap). Past it a lost worker's optimizer state is reset to the last
+     * checkpoint's instead, with a warning.
+     */
+    public static final String REPLAY_MEMORY = "spark.lmspark.train.replayMemory";
+
+    /** The job group of the rounds' jobs, which a stop signal cancels. */
+    static final String ROUND_JOB_GROUP = "lmspark-train-round";
+
+    /** Recoveries of lost worker states in a row before a round's failure ends the run. */
+    static final int MAX_RECOVERIES = 3;
+
+    /** Rounds in a row with a non-finite worker before the run stops. */
+    static final int MAX_BAD_ROUNDS = 3;
+
     private TrainJob() {}
 
     /** What a run did. */
@@ -98,6 +118,21 @@ public final class TrainJob {
             boolean resume,
             boolean overwrite,
             PrintWriter log) {
+        return run(spark, given, explicit, resume, overwrite, StopSignal.none(), log);
+    }
+
+    /**
+     * Trains until done or until {@code stop} is requested; then it publishes a checkpoint of the
+     * last completed round and throws {@link TrainStoppedException}.
+     */
+    public static Result run(
+            SparkSession spark,
+            TrainConfig given,
+            Set<String> explicit,
+            boolean resume,
+            boolean overwrite,
+            StopSignal stop,
+            PrintWriter log) {
         long started = System.nanoTime();
         SparkContext sc = spark.sparkContext();
         Configuration hadoop = sc.hadoopConfiguration();
@@ -122,7 +157,8 @@ public final class TrainJob {
                     NDManager.newBaseManager(Devices.forTask(null).cpu(), Devices.ENGINE)) {
                 Model model = resume ? start.model : initialModel(c, dataset, hadoop, manager, log);
                 checkModelAgainstData(c, model.config, dataset, log);
-                return train(spark, c, dataset, model, start, fs, output, manager, log, started);
+                return train(
+                        spark, c, dataset, model, start, fs, output, manager, stop, log, started);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -464,6 +500,7 @@ public final class TrainJob {
             FileSystem fs,
             Path output,
             NDManager manager,
+            StopSignal stop,
             PrintWriter log,
             long started)
             throws IOException {
@@ -597,12 +634,27 @@ public final class TrainJob {
         String published = start.checkpoint == null ? null : start.checkpoint.toString();
         Map<Integer, String> homes = new LinkedHashMap<>();
         boolean untilTokens = c.rounds() == 0 && c.maxTokens() > 0;
+        Replay replay =
+                new Replay(
+                        start.round,
+                        published,
+                        sc.conf()
+                                .getSizeAsBytes(
+                                        REPLAY_MEMORY,
+                                        Long.toString(Runtime.getRuntime().maxMemory() / 4)),
+                        global.count() * Float.BYTES);
+        int recoveries = 0;
+        int badRounds = 0;
         while ((round < rounds || untilTokens) && (c.maxTokens() == 0 || tokens < c.maxTokens())) {
+            if (stop.requested()) {
+                break;
+            }
             round++;
             // --max-tokens alone planned its rounds from the average row; the run ends at the
             // tokens, a round or two either side.
             rounds = Math.max(rounds, round);
             long roundStart = System.nanoTime();
+            replay.roundStarts(round, global);
             RoundParameters params = new RoundParameters(jsc.broadcast(global), round);
             long jobStart = System.nanoTime();
             final long r = round;
@@ -614,10 +666,48 @@ public final class TrainJob {
                             true);
             out.persist(StorageLevel.MEMORY_AND_DISK());
             out.rdd().localCheckpoint();
-            sc.setJobDescription(String.format("lmspark train round %d/%d", round, rounds));
-            List<WorkerResult> results = out.map(WorkerRound::result).collect();
+            sc.setJobGroup(
+                    ROUND_JOB_GROUP,
+                    String.format("lmspark train round %d/%d", round, rounds),
+                    false);
+            List<WorkerResult> results;
+            try {
+                if (stop.requested()) {
+                    // The signal came before the job group existed to be cancelled.
+                    throw new IllegalStateException("stopped");
+                }
+                results = out.map(WorkerRound::result).collect();
+            } catch (Exception e) {
+                // Spark throws its checked SparkException undeclared.
+                sc.clearJobGroup();
+                out.unpersist(false);
+                params.release();
+                round--;
+                if (stop.requested()) {
+                    break;
+                }
+                JavaRDD<WorkerState> recovered =
+                        ++recoveries > MAX_RECOVERIES
+                                ? null
+                                : recover(
+                                        jsc, states, replay, spec, fs, round + 1, c.workers(), log);
+                if (recovered == null) {
+                    throw new TrainStoppedException(
+                            String.format(
+                                    "round %d failed: %s. The last published checkpoint is %s;"
+                                            + " once the cause is fixed, continue with --resume",
+                                    round + 1,
+                                    taskError(e),
+                                    published == null ? "none" : published),
+                            1,
+                            e);
+                }
+                states = recovered;
+                continue;
+            }
+            recoveries = 0;
             long jobEnd = System.nanoTime();
-            sc.setJobDescription(null);
+            sc.clearJobGroup();
             states = out.map(WorkerRound::state);
             if (previous != null) {
                 previous.unpersist(false);
@@ -626,31 +716,31 @@ public final class TrainJob {
             params.release();
 
             List<Parameters> deltas = new ArrayList<>();
-            long[] workerTokens = new long[results.size()];
+            List<Long> workerTokens = new ArrayList<>();
             Map<String, StepResult.TermSum> terms = new LinkedHashMap<>();
             long roundTokens = 0;
             long roundRows = 0;
             double slowest = 0;
             double lr = 0;
+            List<Integer> dropped = new ArrayList<>();
             for (WorkerResult w : results) {
-                if (!w.delta().isFinite()) {
-                    throw new IllegalStateException(
-                            "worker "
-                                    + w.worker()
-                                    + " returned a non-finite update in round "
-                                    + round
-                                    + " (loss "
-                                    + w.terms()
-                                    + "); lower --lr or use --clip-norm");
+                slowest = Math.max(slowest, w.seconds());
+                bytesRead += w.bytesRead();
+                lr = w.lastLr();
+                if (!w.finite()) {
+                    dropped.add(w.worker());
+                    log.printf(
+                            "train: warning: worker %d's loss or update was not finite in round %d"
+                                    + " (%s); its update is dropped and its optimizer state rolled"
+                                    + " back to the start of the round%n",
+                            w.worker(), round, describeTerms(w.terms()));
+                    continue;
                 }
                 deltas.add(w.delta());
-                workerTokens[w.worker()] = w.tokens();
+                workerTokens.add(w.tokens());
                 w.terms().forEach(t -> terms.merge(t.name(), t, StepResult.TermSum::plus));
                 roundTokens += w.tokens();
                 roundRows += w.examples();
-                bytesRead += w.bytesRead();
-                slowest = Math.max(slowest, w.seconds());
-                lr = w.lastLr();
                 String home = homes.put(w.worker(), w.executor());
                 if (w.restored() && round > firstRound) {
                     log.printf(
@@ -665,13 +755,24 @@ public final class TrainJob {
                 }
             }
             long aggregateStart = System.nanoTime();
-            float[][] combined = OuterOptimizer.weightedSum(deltas, workerTokens);
-            RoundTelemetry.Deltas spread = RoundTelemetry.deltas(deltas);
-            long outerStart = System.nanoTime();
-            Parameters before = global;
-            global = outer.step(global, combined);
+            RoundTelemetry.Deltas spread = null;
+            long outerStart;
+            double updateNorm = 0;
+            if (deltas.isEmpty()) {
+                // Every worker's round was non-finite: the global parameters stay as they were.
+                outerStart = System.nanoTime();
+            } else {
+                float[][] combined =
+                        OuterOptimizer.weightedSum(
+                                deltas, workerTokens.stream().mapToLong(Long::longValue).toArray());
+                spread = RoundTelemetry.deltas(deltas);
+                outerStart = System.nanoTime();
+                Parameters before = global;
+                global = outer.step(global, combined);
+                updateNorm = global.minus(before).norm();
+            }
             long outerEnd = System.nanoTime();
-            double updateNorm = global.minus(before).norm();
+            badRounds = dropped.isEmpty() ? 0 : badRounds + 1;
             if (round == firstRound) {
                 // Once the first round ran, the executors have registered.
                 warnAboutSlots(sc, c.workers(), log);
@@ -712,11 +813,20 @@ public final class TrainJob {
             // results come in partition order, which is worker-id order (as for the deltas).
             results.forEach(w -> workerSeconds.add(w.seconds()));
             ArrayNode deltaNorms = record.putArray("worker_delta_norm");
-            for (double n : spread.norms()) {
-                deltaNorms.add(n);
+            int good = 0;
+            for (WorkerResult w : results) {
+                if (w.finite()) {
+                    deltaNorms.add(spread.norms()[good++]);
+                } else {
+                    deltaNorms.addNull();
+                }
             }
             if (deltas.size() > 1) {
                 record.put("agreement", spread.meanPairwiseCosine());
+            }
+            if (!dropped.isEmpty()) {
+                ArrayNode d = record.putArray("dropped_workers");
+                dropped.forEach(d::add);
             }
             record.put("update_norm", updateNorm);
             record.put("elapsed_s", (System.nanoTime() - started) / 1e9);
@@ -736,13 +846,26 @@ public final class TrainJob {
             record.put("checkpoint_s", 0.0);
             metrics.append(record);
 
-            if (last || (c.checkpointEvery() > 0 && round % c.checkpointEvery() == 0)) {
+            boolean giveUp = badRounds >= MAX_BAD_ROUNDS;
+            if (last || giveUp || (c.checkpointEvery() > 0 && round % c.checkpointEvery() == 0)) {
                 long checkpointStart = System.nanoTime();
                 published = checkpoints.write(states, global, round, tokens, rows).toString();
                 checkpointed = round;
+                replay.checkpointed(round, published);
                 // The record went out first, so a checkpoint never names a round the log lacks.
                 record.put("checkpoint_s", (System.nanoTime() - checkpointStart) / 1e9);
                 metrics.replaceLast(record);
+            }
+            if (giveUp) {
+                throw new TrainStoppedException(
+                        String.format(
+                                "stopped: %d rounds in a row (%d–%d) had a non-finite loss or"
+                                        + " update; checkpoint %s holds the last finite state"
+                                        + " (bad updates dropped). Lower --lr or set --clip-norm,"
+                                        + " then start a new run with --init-from %s",
+                                badRounds, round - badRounds + 1, round, published, published),
+                        1,
+                        null);
             }
             double elapsed = (System.nanoTime() - loopStart) / 1e9;
             double eta = elapsed / (round - start.round) * (rounds - round);
@@ -765,6 +888,21 @@ public final class TrainJob {
             previous.unpersist(false);
         }
         release(jsc, runId);
+        if (stop.requested()) {
+            throw new TrainStoppedException(
+                    published == null
+                            ? String.format(
+                                    "stopped by %s before round 1 completed; nothing was"
+                                            + " published: start the run again",
+                                    stop.signal())
+                            : String.format(
+                                    "stopped by %s after round %d of %d; checkpoint %s is"
+                                            + " published. Continue with: lmspark train --data %s"
+                                            + " --output %s --resume",
+                                    stop.signal(), round, rounds, published, c.data(), c.output()),
+                    StopSignal.exitStatus(stop.signal()),
+                    null);
+        }
         return new Result(
                 output.toString(),
                 firstRound,
@@ -776,6 +914,150 @@ public final class TrainJob {
                 lastLoss,
                 published,
                 (System.nanoTime() - started) / 1e9);
+    }
+
+    /**
+     * What exact recovery of a lost worker needs: the last checkpoint (whose worker files hold the
+     * optimizer states at its round; none before the first: the run's starting states) and the
+     * global parameters each round since then started from, kept on the driver within {@link
+     * #REPLAY_MEMORY}.
+     */
+    private static final class Replay {
+        private final long capBytes;
+        private final long bytesPerRound;
+        private final List<Parameters> starts = new ArrayList<>();
+        long baseRound;
+        String baseCheckpoint;
+        boolean complete = true;
+
+        Replay(long baseRound, String baseCheckpoint, long capBytes, long bytesPerRound) {
+            this.baseRound = baseRound;
+            this.baseCheckpoint = baseCheckpoint;
+            this.capBytes = capBytes;
+            this.bytesPerRound = bytesPerRound;
+        }
+
+        void roundStarts(long round, Parameters global) {
+            if (!complete || starts.size() >= round - baseRound) {
+                return; // out of memory budget, or a round rerun after a recovery
+            }
+            if ((starts.size() + 1) * bytesPerRound > capBytes) {
+                starts.clear();
+                complete = false;
+                return;
+            }
+            starts.add(global);
+        }
+
+        void checkpointed(long round, String checkpoint) {
+            baseRound = round;
+            baseCheckpoint = checkpoint;
+            starts.clear();
+            complete = true;
+        }
+
+        /** The global parameters round {@code round} started from. */
+        Parameters start(long round) {
+            return starts.get((int) (round - baseRound - 1));
+        }
+    }
+
+    /**
+     * After round {@code round}'s job failed: if some workers' states from the round before are
+     * gone (their executor died, and its blocks with it), rebuilds them — exactly, by replaying the
+     * rounds since the last checkpoint from its worker files with the kept global parameters; or,
+     * when those were not kept, by resetting them to the checkpoint's states with a warning — and
+     * returns every worker's state, ready for the round to run again. Null when no state was lost
+     * (the failure was something else).
+     */
+    private static JavaRDD<WorkerState> recover(
+            JavaSparkContext jsc,
+            JavaRDD<WorkerState> states,
+            Replay replay,
+            RunSpec spec,
+            FileSystem fs,
+            long round,
+            int workers,
+            PrintWriter log)
+            throws IOException {
+        WorkerState[] all = new WorkerState[workers];
+        List<Integer> lost = new ArrayList<>();
+        jsc.sc().setJobDescription("lmspark train: recover worker states before round " + round);
+        try {
+            for (int w = 0; w < workers; w++) {
+                try {
+                    all[w] = states.collectPartitions(new int[] {w})[0].get(0);
+                } catch (Exception e) { // SparkException, undeclared
+                    lost.add(w);
+                }
+            }
+        } finally {
+            jsc.sc().setJobDescription(null);
+        }
+        if (lost.isEmpty()) {
+            return null;
+        }
+        List<WorkerState> bases = new ArrayList<>();
+        for (int w : lost) {
+            byte[] bytes = new byte[0];
+            if (replay.baseCheckpoint != null) {
+                Path file = new Path(replay.baseCheckpoint, TrainCheckpoints.workerFile(w));
+                try (InputStream in = fs.open(file)) {
+                    bytes = in.readAllBytes();
+                }
+            }
+            bases.add(new WorkerState(w, replay.baseRound, bytes));
+        }
+        String from =
+                replay.baseCheckpoint == null
+                        ? "the run's start"
+                        : "checkpoint round " + replay.baseRound;
+        // Without the kept parameters only a checkpoint of the round just before is exact.
+        if (!replay.complete && round - 1 > replay.baseRound) {
+            for (WorkerState b : bases) {
+                all[b.worker()] = b;
+                log.printf(
+                        "train: warning: worker %d's optimizer state was lost with its executor"
+                                + " before round %d; reset to its state at %s (exact recovery"
+                                + " needs the global parameters of every round since, more than"
+                                + " %s allows)%n",
+                        b.worker(), round, from, REPLAY_MEMORY);
+            }
+        } else {
+            List<RoundParameters> history = new ArrayList<>();
+            for (long r = replay.baseRound + 1; r < round; r++) {
+                history.add(new RoundParameters(jsc.broadcast(replay.start(r)), r));
+            }
+            jsc.sc()
+                    .setJobDescription(
+                            "lmspark train: replay lost workers " + lost + " up to round " + round);
+            try {
+                List<WorkerState> replayed =
+                        jsc.parallelize(bases, bases.size())
+                                .map(
+                                        b -> {
+                                            WorkerState s = b;
+                                            for (RoundParameters p : history) {
+                                                s =
+                                                        Worker.run(s, p.value(), spec, p.round())
+                                                                .state();
+                                            }
+                                            return s;
+                                        })
+                                .collect();
+                for (WorkerState s : replayed) {
+                    all[s.worker()] = s;
+                }
+            } finally {
+                jsc.sc().setJobDescription(null);
+                history.forEach(RoundParameters::release);
+            }
+            log.printf(
+                    "train: worker(s) %s lost their optimizer state with their executor before"
+                            + " round %d; recomputed exactly from %s (%d round(s) replayed)%n",
+                    lost, round, from, round - 1 - replay.baseRound);
+        }
+        return jsc.parallelize(Arrays.asList(all), workers);
     }
 
     /** The test hook of {@link RunSpec#failOnce}: a job-local property, else a Spark setting. */
@@ -1034,6 +1316,59 @@ public final class TrainJob {
                 m.numHeads(),
                 m.vocabSize(),
                 m.maxPositions());
+    }
+
+    /**
+     * The first line of what failed in a task, from a Spark job failure: the innermost cause's
+     * message (e.g. the shard that is missing), else the task's error from the message.
+     */
+    static String taskError(Throwable e) {
+        Throwable root = e;
+        Throwable outer = null; // the outermost cause that is not Spark's wrapping
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+            if (outer == null && !(root instanceof org.apache.spark.SparkException)) {
+                outer = root;
+            }
+        }
+        String message = root.getMessage() == null ? root.toString() : root.getMessage();
+        if (outer != null && outer != root && outer.getMessage() != null) {
+            // lmspark's own words, two levels deep: "worker 1 cannot read its rows of round 4:
+            // …/part-00002.parquet is missing …", not the file system's.
+            Throwable why = outer.getCause();
+            message =
+                    outer.getMessage()
+                            + ": "
+                            + (why.getMessage() == null ? why.toString() : why.getMessage());
+        }
+        if (root == e) {
+            // Executor failures reach the driver as text: the last "Caused by:" is the innermost.
+            Matcher m = TASK_ERROR.matcher(message);
+            String last = null;
+            while (m.find()) {
+                last = m.group(1);
+            }
+            if (last != null) {
+                message = last;
+            }
+        }
+        return message.strip().lines().findFirst().orElse("").strip();
+    }
+
+    private static final Pattern TASK_ERROR =
+            Pattern.compile(
+                    "(?m)^(?:Caused by: |.*Lost task .*?\\): )[\\w.$]+(?:Exception|Error): (.*)$");
+
+    /** "mlm loss NaN, nsp loss 0.693": a worker's round's loss terms. */
+    private static String describeTerms(List<StepResult.TermSum> terms) {
+        StringBuilder b = new StringBuilder();
+        for (StepResult.TermSum t : terms) {
+            b.append(b.length() > 0 ? ", " : "")
+                    .append(t.name())
+                    .append(" loss ")
+                    .append(String.format(Locale.ROOT, "%.4g", t.mean()));
+        }
+        return b.toString();
     }
 
     private static String termsNote(Map<String, StepResult.TermSum> terms) {

@@ -150,7 +150,7 @@ final class Worker {
                     tokens += r.tokens();
                     examples += r.examples();
                     lastLr = r.lr();
-                    failOnceForTests(spec.failOnce(), task, parent.worker(), round, h + 1);
+                    faultForTests(spec.failOnce(), task, parent.worker(), round, h + 1, model);
                 }
             }
             delta = Parameters.of(model.parameters()).minus(global);
@@ -159,10 +159,20 @@ final class Worker {
                     "worker " + parent.worker() + " cannot read its rows of round " + round, e);
         }
         terms.addAll(sums.values());
-        byte[] state = serialize(live.optimizer);
-        synchronized (LIVE) {
-            live.round = round;
-            live.dirty = false;
+        boolean finite = delta.isFinite() && terms.stream().allMatch(t -> Double.isFinite(t.sum()));
+        byte[] state;
+        if (finite) {
+            state = serialize(live.optimizer);
+            synchronized (LIVE) {
+                live.round = round;
+                live.dirty = false;
+            }
+        } else {
+            // A non-finite round is skipped: the driver drops the update, and the worker goes on
+            // from its state at the start of the round (the live state, now poisoned, stays dirty
+            // and is restored from these bytes next round).
+            state = parent.optimizer();
+            delta = null;
         }
         WorkerResult result =
                 new WorkerResult(
@@ -177,6 +187,9 @@ final class Worker {
                         executorId(),
                         restored,
                         live.reader.bytesRead() - readBefore);
+        if (!finite) {
+            return new WorkerRound(new WorkerState(parent.worker(), round, state), result);
+        }
         return new WorkerRound(new WorkerState(parent.worker(), round, state), result);
     }
 
@@ -269,28 +282,67 @@ final class Worker {
         }
     }
 
-    /** The test hook of {@link RunSpec#failOnce}. */
-    private static void failOnceForTests(
-            String spec, TaskContext task, int worker, long round, int stepsDone) {
-        if (spec == null || task == null || task.attemptNumber() != 0) {
+    /**
+     * The test hook of {@link RunSpec#failOnce}: {@code worker=W,round=R,afterSteps=K} (or {@code
+     * rounds=A-B}), with {@code action=throw} (default: the task's first attempt fails), {@code
+     * halt} (the first attempt's executor JVM dies at once, as if killed; never the driver's) or
+     * {@code nan} (every attempt: the model's parameters become NaN, so the loss, the gradients and
+     * the AdamW state do too).
+     */
+    private static void faultForTests(
+            String spec,
+            TaskContext task,
+            int worker,
+            long round,
+            int stepsDone,
+            PretrainingTask model) {
+        if (spec == null || task == null) {
             return;
         }
-        Map<String, Long> v = new HashMap<>();
+        Map<String, String> v = new HashMap<>();
         for (String part : spec.split(",")) {
             String[] kv = part.split("=", 2);
-            v.put(kv[0].trim(), Long.parseLong(kv[1].trim()));
+            v.put(kv[0].trim(), kv[1].trim());
         }
-        if (v.getOrDefault("worker", -1L) == worker
-                && v.getOrDefault("round", -1L) == round
-                && v.getOrDefault("afterSteps", 1L) == stepsDone) {
-            throw new IllegalStateException(
-                    "injected failure of worker "
-                            + worker
-                            + " in round "
-                            + round
-                            + " after "
-                            + stepsDone
-                            + " local steps (test)");
+        long from = Long.parseLong(v.getOrDefault("round", "-1"));
+        long to = from;
+        if (v.containsKey("rounds")) {
+            String[] ab = v.get("rounds").split("-", 2);
+            from = Long.parseLong(ab[0]);
+            to = Long.parseLong(ab[1]);
         }
+        if (Long.parseLong(v.getOrDefault("worker", "-1")) != worker
+                || round < from
+                || round > to
+                || Long.parseLong(v.getOrDefault("afterSteps", "1")) != stepsDone) {
+            return;
+        }
+        String action = v.getOrDefault("action", "throw");
+        if (action.equals("nan")) {
+            for (NDArray p : model.parameters().values()) {
+                // Through a detached view: the same storage, outside autograd.
+                try (NDArray data = p.stopGradient()) {
+                    data.muli(Float.NaN);
+                }
+            }
+            return;
+        }
+        if (task.attemptNumber() != 0) {
+            return;
+        }
+        if (action.equals("halt")) {
+            if (!"driver".equals(executorId())) {
+                Runtime.getRuntime().halt(137);
+            }
+            return;
+        }
+        throw new IllegalStateException(
+                "injected failure of worker "
+                        + worker
+                        + " in round "
+                        + round
+                        + " after "
+                        + stepsDone
+                        + " local steps (test)");
     }
 }

@@ -10,7 +10,8 @@ import java.util.List;
  * @param worker the worker id
  * @param round the round (1-based)
  * @param delta the worker's parameters at the end of the round minus the global ones it started
- *     from
+ *     from; null when the round's loss or update was not finite (the driver drops it, and the
+ *     worker goes on from its state at the start of the round)
  * @param tokens real tokens trained on
  * @param examples rows trained on
  * @param terms each loss term summed over the round's steps
@@ -33,4 +34,10 @@ public record WorkerResult(
         String executor,
         boolean restored,
         long bytesRead)
-        implements Serializable {}
+        implements Serializable {
+
+    /** Whether the round's loss and update were finite (the update counts). */
+    public boolean finite() {
+        return delta != null;
+    }
+}

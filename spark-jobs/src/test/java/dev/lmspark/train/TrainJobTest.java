@@ -30,6 +30,8 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -537,6 +539,170 @@ class TrainJobTest {
             double rate = (double) predicted / candidates;
             assertEquals(0.15, rate, 0.03, "the dataset's mlm_probability");
         }
+    }
+
+    @Test
+    void aNonFiniteWorkerIsDroppedForItsRoundAndThreeBadRoundsInARowStopTheRun()
+            throws IOException {
+        SparkContext sc = SharedSpark.session().sparkContext();
+        Path once = dir.resolve("nan-once");
+        String[] flags = {
+            "--model",
+            "bert-tiny",
+            "--workers",
+            "2",
+            "--local-steps",
+            "3",
+            "--checkpoint-every",
+            "1"
+        };
+        CommandLineRun r;
+        sc.setLocalProperty(TrainJob.FAIL_ONCE, "worker=1,round=2,afterSteps=1,action=nan");
+        try {
+            r = train(data.mlm, once, flags);
+        } finally {
+            sc.setLocalProperty(TrainJob.FAIL_ONCE, null);
+        }
+        assertEquals(0, r.status(), r.err());
+        assertTrue(
+                r.err()
+                        .contains(
+                                "worker 1's loss or update was not finite in round 2 (mlm loss NaN"),
+                r.err());
+        List<JsonNode> m = metrics(once);
+        JsonNode round2 = m.get(1);
+        assertEquals(2, round2.path("round").asInt());
+        assertEquals("[1]", round2.path("dropped_workers").toString());
+        assertTrue(round2.path("worker_delta_norm").get(0).asDouble() > 0);
+        assertTrue(round2.path("worker_delta_norm").get(1).isNull());
+        assertFalse(round2.has("agreement"), "one update left: no pair to agree");
+        assertTrue(Double.isFinite(round2.path("loss").asDouble()), round2.toString());
+        assertEquals(3, m.get(2).path("round").asInt());
+        assertFalse(m.get(2).has("dropped_workers"));
+        // The dropped worker went on from its state at the start of round 2.
+        Path checkpoints = once.resolve("checkpoints");
+        assertArrayEquals(
+                Files.readAllBytes(
+                        checkpoints.resolve("round-000001/workers/worker-00001.safetensors")),
+                Files.readAllBytes(
+                        checkpoints.resolve("round-000002/workers/worker-00001.safetensors")));
+        assertFalse(
+                java.util.Arrays.equals(
+                        Files.readAllBytes(
+                                checkpoints.resolve(
+                                        "round-000002/workers/worker-00001.safetensors")),
+                        Files.readAllBytes(
+                                checkpoints.resolve(
+                                        "round-000003/workers/worker-00001.safetensors"))));
+        assertFinite(once);
+
+        Path bad = dir.resolve("nan-always");
+        sc.setLocalProperty(TrainJob.FAIL_ONCE, "worker=0,rounds=1-9,afterSteps=1,action=nan");
+        try {
+            r = train(data.mlm, bad, "--model", "bert-tiny", "--workers", "2", "--rounds", "6");
+        } finally {
+            sc.setLocalProperty(TrainJob.FAIL_ONCE, null);
+        }
+        assertEquals(1, r.status(), r.err());
+        List<String> errors = r.errorLines();
+        assertEquals(1, errors.size(), r.err());
+        assertTrue(
+                errors.get(0)
+                        .startsWith(
+                                "lmspark train: stopped: 3 rounds in a row (1–3) had a non-finite"),
+                errors.get(0));
+        assertTrue(errors.get(0).contains("round-000003"), errors.get(0));
+        assertEquals("round-000003", latest(bad).getFileName().toString());
+        assertFinite(bad);
+        CommandLineRun v = ok("verify", "--checkpoint", bad.toString());
+        assertTrue(v.out().contains("intact"), v.out());
+    }
+
+    private static void assertFinite(Path run) throws IOException {
+        try (NDManager m = NDManager.newBaseManager(Device.cpu(), Devices.ENGINE);
+                var in = Files.newInputStream(latest(run).resolve("model.safetensors"))) {
+            for (var e : dev.lmspark.model.io.SafeTensors.read(in, m).entrySet()) {
+                float[] v =
+                        e.getValue()
+                                .toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
+                                .toFloatArray();
+                for (float x : v) {
+                    assertTrue(Float.isFinite(x), e.getKey() + " has a non-finite value");
+                }
+            }
+        }
+    }
+
+    @Test
+    void aShardDeletedUnderARunningJobEndsItWithOneLineAndKeepsThePublishedCheckpoint()
+            throws IOException {
+        Path copy = dir.resolve("shards-deleted-data");
+        copy(data.mlm, copy);
+        Path out = dir.resolve("shards-deleted");
+        PreparedDataset dataset =
+                PreparedDataset.open(
+                        copy.toString(),
+                        SharedSpark.session().sparkContext().hadoopConfiguration());
+        int rowsPerRound = 4 * 16;
+        long rounds = dataset.numExamples("train") / rowsPerRound + 2;
+        List<Path> shards = new ArrayList<>();
+        for (PreparedDataset.Shard s : dataset.shards("train")) {
+            shards.add(Path.of(dataset.file(s).toUri()));
+        }
+        assertTrue(shards.size() >= 3, "the worker must open a shard after round 1: " + shards);
+        SparkContext sc = SharedSpark.session().sparkContext();
+        SparkListener deleteAtRoundTwo =
+                new SparkListener() {
+                    @Override
+                    public void onJobStart(SparkListenerJobStart job) {
+                        String what = job.properties().getProperty("spark.job.description", "");
+                        if (what.startsWith("lmspark train round 2/")) {
+                            for (Path p : shards) {
+                                try {
+                                    Files.deleteIfExists(p);
+                                } catch (IOException e) {
+                                    throw new java.io.UncheckedIOException(e);
+                                }
+                            }
+                        }
+                    }
+                };
+        sc.addSparkListener(deleteAtRoundTwo);
+        CommandLineRun r;
+        try {
+            r =
+                    train(
+                            copy,
+                            out,
+                            "--model",
+                            "bert-tiny",
+                            "--workers",
+                            "1",
+                            "--local-steps",
+                            "4",
+                            "--batch-size",
+                            "16",
+                            "--rounds",
+                            Long.toString(rounds),
+                            "--checkpoint-every",
+                            "1");
+        } finally {
+            sc.removeSparkListener(deleteAtRoundTwo);
+        }
+        assertEquals(1, r.status(), r.err());
+        List<String> errors = r.errorLines();
+        assertEquals(1, errors.size(), r.err());
+        assertTrue(
+                errors.get(0)
+                        .matches(
+                                "lmspark train: round \\d+ failed: worker 0 cannot read its rows of round \\d+: .*part-.* is missing .*"),
+                errors.get(0));
+        assertTrue(
+                errors.get(0).contains("restore it or prepare the dataset again"), errors.get(0));
+        String latest = latest(out).getFileName().toString();
+        assertTrue(errors.get(0).contains(latest), errors.get(0));
+        CommandLineRun v = ok("verify", "--checkpoint", out.toString());
+        assertTrue(v.out().contains("intact"), v.out());
     }
 
     @Test

@@ -392,7 +392,20 @@ public final class ExampleReader implements AutoCloseable {
             return r;
         }
         ShardFile f = files[s];
-        SeekableInputStream in = f.input.newStream();
+        SeekableInputStream in;
+        try {
+            in = f.input.newStream();
+        } catch (FileNotFoundException e) {
+            throw new IOException(
+                    name(s)
+                            + " is missing (a "
+                            + split
+                            + " shard listed in "
+                            + PreparedDataset.MANIFEST
+                            + ", deleted since it was first read); restore it or prepare the"
+                            + " dataset again",
+                    e);
+        }
         try {
             r = ParquetFileReader.open(f.input, f.footer, options, in);
         } catch (IOException | RuntimeException e) {
