@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -128,10 +129,8 @@ class TrainClusterIT {
 
     @Test
     void twoWorkersTrainInSeparateExecutorsAndAMovedWorkerChangesNoBit() throws Exception {
-        Path home = dir.resolve("run-mlm");
-        LauncherIT.Result m = train(mlm, home, "--model", "bert-tiny");
-        assertTrue(m.err().contains("train: round 3/3"), m.err());
-        assertTrue(m.out().contains("round-000003"), m.out());
+        Path home = undisturbed();
+        assertTrue(Files.readString(home.resolve("checkpoints/latest")).contains("round-000003"));
         LauncherIT.Result c = train(clm, dir.resolve("run-clm"), "--model", "llama-tiny");
         assertTrue(c.err().contains("train: round 3/3"), c.err());
         ok("verify", "--checkpoint", dir.resolve("run-clm").toString());
@@ -154,5 +153,153 @@ class TrainClusterIT {
                         && r.err().contains("(it ran on executor"),
                 "the retry ran on the other executor: " + r.err());
         assertArrayEquals(model(home), model(moved));
+    }
+
+    /** The undisturbed 3-round bert-tiny MLM run under local-cluster, made once. */
+    static synchronized Path undisturbed() throws Exception {
+        Path home = dir.resolve("run-mlm");
+        if (!Files.exists(home.resolve("checkpoints/latest"))) {
+            train(mlm, home, "--model", "bert-tiny");
+        }
+        return home;
+    }
+
+    @Test
+    void anExecutorKilledMidRoundCostsThatRoundAndItsWorkerIsRecomputedExactly() throws Exception {
+        // Worker 1's executor JVM dies in round 2; no checkpoint was written yet, so the lost
+        // optimizer state is replayed from the run's start with the kept round-1 parameters.
+        Path killed = dir.resolve("killed");
+        LauncherIT.Result r =
+                train(
+                        mlm,
+                        killed,
+                        "--model",
+                        "bert-tiny",
+                        "--checkpoint-every",
+                        "0",
+                        "--conf",
+                        "spark.lmspark.test.failOnce=worker=1,round=2,afterSteps=1,action=halt");
+        assertTrue(
+                r.err()
+                        .contains(
+                                "train: worker(s) [1] lost their optimizer state with their executor"
+                                        + " before round 2; recomputed exactly from the run's start"
+                                        + " (1 round(s) replayed)"),
+                r.err());
+        assertTrue(r.err().contains("train: round 3/3"), r.err());
+        assertArrayEquals(model(undisturbed()), model(killed), "the recovered run changes no bit");
+
+        // Without memory to keep past parameters, the lost state is reset (a warning says so),
+        // and the run still completes and verifies.
+        Path reset = dir.resolve("killed-reset");
+        r =
+                train(
+                        mlm,
+                        reset,
+                        "--model",
+                        "bert-tiny",
+                        "--checkpoint-every",
+                        "0",
+                        "--conf",
+                        "spark.lmspark.train.replayMemory=0",
+                        "--conf",
+                        "spark.lmspark.test.failOnce=worker=1,round=2,afterSteps=1,action=halt");
+        assertTrue(
+                r.err()
+                        .contains(
+                                "train: warning: worker 1's optimizer state was lost with its executor"
+                                        + " before round 2; reset to its state at the run's start"),
+                r.err());
+        assertTrue(r.err().contains("train: round 3/3"), r.err());
+        ok("verify", "--checkpoint", reset.toString());
+    }
+
+    @Test
+    void sigtermAndCtrlCPublishACheckpointExit143And130AndResumeEndsWithTheSameBytes()
+            throws Exception {
+        List<String> flags =
+                List.of(
+                        "train",
+                        "--master",
+                        "local[2]",
+                        "--data",
+                        mlm.toString(),
+                        "--model",
+                        "bert-tiny",
+                        "--workers",
+                        "2",
+                        "--rounds",
+                        "40",
+                        "--local-steps",
+                        "3",
+                        "--batch-size",
+                        "8",
+                        "--lr",
+                        "2e-3",
+                        "--checkpoint-every",
+                        "0");
+        Path whole = dir.resolve("signal-whole");
+        List<String> args = new ArrayList<>(flags);
+        args.addAll(List.of("--output", whole.toString()));
+        ok(args.toArray(String[]::new));
+        for (String signal : List.of("TERM", "INT")) {
+            Path out = dir.resolve("signal-" + signal);
+            args = new ArrayList<>(flags);
+            args.addAll(List.of("--output", out.toString()));
+            List<String> command = new ArrayList<>(List.of(LauncherIT.LAUNCHER.toString()));
+            command.addAll(args);
+            ProcessBuilder pb = new ProcessBuilder(command);
+            pb.environment().put("LMSPARK_NO_BUILD", "1");
+            pb.environment().remove("SPARK_HOME");
+            Path err = dir.resolve("signal-" + signal + ".err");
+            pb.redirectOutput(dir.resolve("signal-" + signal + ".out").toFile());
+            pb.redirectError(err.toFile());
+            Process p = pb.start();
+            long deadline = System.nanoTime() + 180_000_000_000L;
+            while (!Files.readString(err).contains("train: round 2/40")) {
+                assertTrue(p.isAlive(), "train ended early: " + Files.readString(err));
+                assertTrue(System.nanoTime() < deadline, "no round 2 in 3 minutes");
+                Thread.sleep(50);
+            }
+            long sent = System.nanoTime();
+            // The launcher execs the JVM, so its pid is the JVM's.
+            new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start().waitFor();
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "no exit a minute after SIG" + signal);
+            double seconds = (System.nanoTime() - sent) / 1e9;
+            String log = Files.readString(err);
+            assertEquals(signal.equals("TERM") ? 143 : 130, p.exitValue(), log);
+            assertTrue(seconds < 30, "exited " + seconds + " s after the signal (Kubernetes: 30)");
+            List<String> lines = log.lines().toList();
+            String last = lines.get(lines.size() - 1);
+            String round = Files.readString(out.resolve("checkpoints/latest")).strip();
+            int k = Integer.parseInt(round.substring("round-".length()));
+            assertTrue(k >= 2 && k < 40, round);
+            assertEquals(
+                    "lmspark train: stopped by SIG"
+                            + signal
+                            + " after round "
+                            + k
+                            + " of 40; checkpoint "
+                            + out.toUri().toString().replaceFirst("^file:///", "file:/")
+                            + "checkpoints/"
+                            + round
+                            + " is published. Continue with: lmspark train --data "
+                            + mlm
+                            + " --output "
+                            + out
+                            + " --resume",
+                    last);
+            ok("verify", "--checkpoint", out.toString());
+            ok(
+                    "train",
+                    "--master",
+                    "local[2]",
+                    "--data",
+                    mlm.toString(),
+                    "--output",
+                    out.toString(),
+                    "--resume");
+            assertArrayEquals(model(whole), model(out), "stopped by SIG" + signal + " and resumed");
+        }
     }
 }
