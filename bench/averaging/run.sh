@@ -175,6 +175,8 @@ for line in open(env["LIST"]):
         "warmup_steps": config["warmup_steps"], "tokens": state["tokens"], "examples": state["examples"],
         "outer_optimizer": config["outer_optimizer"],
         "outer_lr": config["outer_lr"], "outer_momentum": config["outer_momentum"],
+        "inner_lr_scaling": config.get("inner_lr_scaling", "none"),
+        "peak_inner_lr": max(r["lr"] for r in records),
         "wall_seconds": int(open(os.path.join(out, "wall.seconds")).read()),
         "validation": evaluate, "loss": evaluate["mlm_loss"],
         "validation_curve": [{"step": r["step"], "eval_mlm_loss": r["eval_mlm_loss"]} for r in records if "eval_mlm_loss" in r],
@@ -187,6 +189,7 @@ def gap(loss, base):
 def compare(run):
     g = gap(run["loss"], ref["loss"])
     return {"run": run["command"], "outer_lr": run["outer_lr"], "outer_momentum": run["outer_momentum"],
+            "inner_lr_scaling": run["inner_lr_scaling"], "peak_inner_lr": run["peak_inner_lr"],
             "loss_1xKB": ref["loss"], "loss_KxB": run["loss"], "loss_1xB_long": long_["loss"],
             "gap_pct": g, "gap_vs_1xB_long_pct": gap(run["loss"], long_["loss"]), "pass": g <= BAR}
 summary = {o: compare(runs[f"{K}xB-{o}"]) for o in env["OUTERS"].split()}
@@ -226,5 +229,6 @@ for o, s in summary.items():
     extra = f" outer_lr={s['outer_lr']:g} outer_momentum={s['outer_momentum']:g}" if o == "nesterov" else ""
     print(f"averaging preset=bert-mini K={K} H={H} B={B} R={R} outer={o} loss_1x{K}B={s['loss_1xKB']:.4f} "
           f"loss_KxB={s['loss_KxB']:.4f} loss_1xB_long={s['loss_1xB_long']:.4f} gap_pct={s['gap_pct']:.2f}"
+          f" inner_lr={s['peak_inner_lr']:.3g}"
           f"{extra} pass={str(s['pass']).lower()}")
 PY

@@ -290,6 +290,8 @@ final class QuickstartCommand implements Callable<Integer> {
                 "average",
                 0.7,
                 0.5,
+                // The demo's learning rates were measured as the workers' own: keep them.
+                "none",
                 "mle",
                 "fp32",
                 false,

@@ -176,6 +176,17 @@ final class TrainCommand implements Callable<Integer> {
     double outerMomentum = 0.5;
 
     @Option(
+            names = "--inner-lr-scaling",
+            paramLabel = "auto|sqrt|none",
+            description =
+                    "The workers' inner learning rate: sqrt = --lr × √workers, so that averaging"
+                            + " K workers' AdamW updates matches one worker at the global batch"
+                            + " (--lr is the global batch's rate); none = --lr; auto = sqrt with"
+                            + " average, none with nesterov, whose outer step already amplifies"
+                            + " (default: ${DEFAULT-VALUE}).")
+    String innerLrScaling = "auto";
+
+    @Option(
             names = "--loss",
             paramLabel = "mle|smile|smile-random|smile-reverse",
             description = "Token loss (default: ${DEFAULT-VALUE}).")
@@ -266,6 +277,7 @@ final class TrainCommand implements Callable<Integer> {
                         outerOptimizer,
                         outerLr,
                         outerMomentum,
+                        innerLrScaling,
                         loss,
                         precision,
                         dynamicMasking,

@@ -41,6 +41,9 @@ import java.util.Set;
  * @param outerOptimizer {@code average} or {@code nesterov}
  * @param outerLr the outer learning rate (nesterov)
  * @param outerMomentum the outer momentum (nesterov)
+ * @param innerLrScaling how the workers' inner learning rate follows from {@code lr}: {@code auto}
+ *     ({@code sqrt} with average, {@code none} with nesterov), {@code sqrt} (× √workers) or {@code
+ *     none}; null (a run recorded before the flag existed) is {@code none}
  * @param loss mle or a SMILE variant
  * @param precision fp32 or bf16
  * @param dynamicMasking re-mask MLM rows every epoch after the first
@@ -70,6 +73,7 @@ public record TrainConfig(
         String outerOptimizer,
         double outerLr,
         double outerMomentum,
+        String innerLrScaling,
         String loss,
         String precision,
         boolean dynamicMasking,
@@ -120,6 +124,12 @@ public record TrainConfig(
         require(
                 outerMomentum >= 0 && outerMomentum < 1,
                 "--outer-momentum " + outerMomentum + " must be in [0, 1)");
+        if (innerLrScaling == null) {
+            innerLrScaling = "none";
+        }
+        require(
+                List.of("auto", "sqrt", "none").contains(innerLrScaling),
+                "unknown --inner-lr-scaling '" + innerLrScaling + "'; use auto, sqrt or none");
         named(() -> TrainingLoss.Kind.fromCliName(loss));
         named(() -> Precision.parse(precision));
         require(
@@ -153,6 +163,22 @@ public record TrainConfig(
     /** The schedule's shape. */
     public LearningRateSchedule.Kind scheduleKind() {
         return LearningRateSchedule.Kind.fromCliName(lrSchedule);
+    }
+
+    /**
+     * The factor from {@code --lr} to the workers' inner learning rate. With {@code average}, K
+     * workers' AdamW updates, each normalised by its own (noisier, batch-B) second moments, average
+     * to about 1/√K of one worker's update at the global batch K·B where gradient noise dominates;
+     * × √K restores it (the square-root scaling rule for Adam, Malladi et al. 2022), so {@code
+     * --lr} means the learning rate of the global batch. Nesterov's outer step already amplifies
+     * the averaged update (outer lr / (1 − momentum) = 1.4 at the defaults), as in DiLoCo, so
+     * {@code auto} leaves its inner rate at {@code --lr}.
+     */
+    public double innerLrScale() {
+        boolean sqrt =
+                innerLrScaling.equals("sqrt")
+                        || (innerLrScaling.equals("auto") && outerOptimizer.equals("average"));
+        return sqrt ? Math.sqrt(workers) : 1.0;
     }
 
     /** The token loss, its random draws keyed by the run's seed. */

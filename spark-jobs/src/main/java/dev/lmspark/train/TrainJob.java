@@ -523,7 +523,11 @@ public final class TrainJob {
             rounds = Math.max(rounds, plannedRounds(c, data, tokensPerRow));
         }
         LearningRateSchedule schedule =
-                new LearningRateSchedule(c.scheduleKind(), c.lr(), c.warmupSteps(), scheduleSteps);
+                new LearningRateSchedule(
+                        c.scheduleKind(),
+                        c.lr() * c.innerLrScale(),
+                        c.warmupSteps(),
+                        scheduleSteps);
         if (c.scheduleKind() != LearningRateSchedule.Kind.CONSTANT
                 && rounds * c.localSteps() > scheduleSteps) {
             log.printf(
@@ -558,8 +562,8 @@ public final class TrainJob {
                         : MetricsLog.start(fs, output);
         log.printf(
                 "train: %s, %,d parameters, %d worker(s) × %d local steps × %d × %d rows per"
-                        + " round, %d round(s) (%s schedule over %,d steps), %d thread(s) per"
-                        + " worker, output %s%n",
+                        + " round, %d round(s) (%s schedule over %,d steps, peak inner lr %.3g%s),"
+                        + " %d thread(s) per worker, output %s%n",
                 describe(model.config),
                 global.count(),
                 c.workers(),
@@ -569,6 +573,8 @@ public final class TrainJob {
                 rounds,
                 c.lrSchedule(),
                 scheduleSteps,
+                schedule.baseLr(),
+                c.innerLrScale() == 1 ? "" : String.format(" = --lr × √%d", c.workers()),
                 threads,
                 output);
 
