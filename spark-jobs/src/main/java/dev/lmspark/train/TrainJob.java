@@ -818,6 +818,10 @@ public final class TrainJob {
             ArrayNode workerSeconds = record.putArray("worker_compute_s");
             // results come in partition order, which is worker-id order (as for the deltas).
             results.forEach(w -> workerSeconds.add(w.seconds()));
+            if (results.stream().allMatch(w -> w.rssBytes() >= 0)) {
+                ArrayNode rss = record.putArray("worker_rss_mb");
+                results.forEach(w -> rss.add(Math.round(w.rssBytes() / 1048576.0 * 10) / 10.0));
+            }
             ArrayNode deltaNorms = record.putArray("worker_delta_norm");
             int good = 0;
             for (WorkerResult w : results) {

@@ -186,7 +186,8 @@ final class Worker {
                         (System.nanoTime() - start) / 1e9,
                         executorId(),
                         restored,
-                        live.reader.bytesRead() - readBefore);
+                        live.reader.bytesRead() - readBefore,
+                        residentBytes());
         if (!finite) {
             return new WorkerRound(new WorkerState(parent.worker(), round, state), result);
         }
@@ -237,6 +238,22 @@ final class Worker {
             }
         }
         return Devices.forTask(address);
+    }
+
+    /** VmRSS of this JVM from /proc/self/status, in bytes; -1 where there is none. */
+    static long residentBytes() {
+        try {
+            for (String line :
+                    java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    String[] f = line.substring(6).trim().split("\\s+");
+                    return Long.parseLong(f[0]) * 1024; // kB
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or not readable: unknown
+        }
+        return -1;
     }
 
     private static String executorId() {

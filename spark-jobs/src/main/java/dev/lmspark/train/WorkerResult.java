@@ -21,6 +21,9 @@ import java.util.List;
  * @param restored whether the state was restored from its serialized form (a retry, a move to
  *     another executor, a resume) rather than taken live from this executor's cache
  * @param bytesRead shard bytes the worker read for the round (footers and column chunks)
+ * @param rssBytes the resident set size of the worker's JVM at the end of the round (its heap and
+ *     native memory: model replica, optimizer state, libtorch), or -1 where the OS does not say
+ *     ({@code /proc/self/status} missing)
  */
 public record WorkerResult(
         int worker,
@@ -33,7 +36,8 @@ public record WorkerResult(
         double seconds,
         String executor,
         boolean restored,
-        long bytesRead)
+        long bytesRead,
+        long rssBytes)
         implements Serializable {
 
     /** Whether the round's loss and update were finite (the update counts). */
