@@ -62,7 +62,7 @@ public final class StopSignal implements AutoCloseable {
 
     private void receive(String name) {
         if (signal != null) {
-            Runtime.getRuntime().halt(exitStatus(signal));
+            Runtime.getRuntime().halt(exitStatus(name));
         }
         signal = name;
         onSignal.run();

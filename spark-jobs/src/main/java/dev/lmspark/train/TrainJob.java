@@ -29,19 +29,22 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -73,7 +76,7 @@ public final class TrainJob {
     /**
      * Spark setting: driver memory (bytes, or with a unit: 512m, 2g) for the global parameters of
      * the rounds since the last checkpoint, which exact recovery of a lost worker replays (default:
-     * a quarter of the driver's heap). Past it a lost worker's optimizer state is reset to the last
+     * an eighth of the driver's heap). Past it a lost worker's optimizer state is reset to the last
      * checkpoint's instead, with a warning.
      */
     public static final String REPLAY_MEMORY = "spark.lmspark.train.replayMemory";
@@ -647,10 +650,12 @@ public final class TrainJob {
                         sc.conf()
                                 .getSizeAsBytes(
                                         REPLAY_MEMORY,
-                                        Long.toString(Runtime.getRuntime().maxMemory() / 4)),
+                                        Long.toString(Runtime.getRuntime().maxMemory() / 8)),
                         global.count() * Float.BYTES);
         int recoveries = 0;
         int badRounds = 0;
+        Path recoveryFiles = null;
+        Set<Integer> droppedBefore = Set.of();
         while ((round < rounds || untilTokens) && (c.maxTokens() == 0 || tokens < c.maxTokens())) {
             if (stop.requested()) {
                 break;
@@ -678,11 +683,7 @@ public final class TrainJob {
                     false);
             List<WorkerResult> results;
             try {
-                if (stop.requested()) {
-                    // The signal came before the job group existed to be cancelled.
-                    throw new IllegalStateException("stopped");
-                }
-                results = out.map(WorkerRound::result).collect();
+                results = await(out.map(WorkerRound::result).collectAsync(), stop);
             } catch (Exception e) {
                 // Spark throws its checked SparkException undeclared.
                 sc.clearJobGroup();
@@ -692,28 +693,59 @@ public final class TrainJob {
                 if (stop.requested()) {
                     break;
                 }
-                JavaRDD<WorkerState> recovered =
-                        ++recoveries > MAX_RECOVERIES
-                                ? null
-                                : recover(
-                                        jsc, states, replay, spec, fs, round + 1, c.workers(), log);
+                if (isBadInput(e)) {
+                    // The user's (exit 2), e.g. a shard that is not the dataset's.
+                    throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
+                }
+                Recovery recovered = null;
+                if (++recoveries <= MAX_RECOVERIES) {
+                    sc.setJobGroup(
+                            ROUND_JOB_GROUP,
+                            "lmspark train: recover before round " + (round + 1),
+                            false);
+                    try {
+                        recovered =
+                                recover(
+                                        jsc,
+                                        states,
+                                        replay,
+                                        spec,
+                                        fs,
+                                        output,
+                                        round + 1,
+                                        c.workers(),
+                                        log);
+                    } finally {
+                        sc.clearJobGroup();
+                    }
+                }
                 if (recovered == null) {
                     throw new TrainStoppedException(
                             String.format(
-                                    "round %d failed: %s. The last published checkpoint is %s;"
-                                            + " once the cause is fixed, continue with --resume",
+                                    "round %d failed: %s. %s",
                                     round + 1,
                                     taskError(e),
-                                    published == null ? "none" : published),
+                                    published == null
+                                            ? "Nothing was published yet: once the cause is fixed,"
+                                                    + " start the run again with --overwrite"
+                                            : "The last published checkpoint is "
+                                                    + published
+                                                    + "; once the cause is fixed, continue with"
+                                                    + " --resume"),
                             1,
                             e);
                 }
-                states = recovered;
+                deleteQuietly(fs, recoveryFiles);
+                recoveryFiles = recovered.files();
+                states = recovered.states();
                 continue;
             }
             recoveries = 0;
             long jobEnd = System.nanoTime();
             sc.clearJobGroup();
+            // The round's output now holds every state: the recovery files served their round.
+            deleteQuietly(fs, recoveryFiles);
+            recoveryFiles = null;
             states = out.map(WorkerRound::state);
             if (previous != null) {
                 previous.unpersist(false);
@@ -748,7 +780,7 @@ public final class TrainJob {
                 roundTokens += w.tokens();
                 roundRows += w.examples();
                 String home = homes.put(w.worker(), w.executor());
-                if (w.restored() && round > firstRound) {
+                if (w.restored() && round > firstRound && !droppedBefore.contains(w.worker())) {
                     log.printf(
                             "train: worker %d's state was restored on executor %s%s in round %d"
                                     + " (a retried or moved task)%n",
@@ -779,6 +811,7 @@ public final class TrainJob {
             }
             long outerEnd = System.nanoTime();
             badRounds = dropped.isEmpty() ? 0 : badRounds + 1;
+            droppedBefore = Set.copyOf(dropped);
             if (round == firstRound) {
                 // Once the first round ran, the executors have registered.
                 warnAboutSlots(sc, c.workers(), log);
@@ -786,11 +819,14 @@ public final class TrainJob {
             tokens += roundTokens;
             rows += roundRows;
             double roundSeconds = (System.nanoTime() - roundStart) / 1e9;
-            double loss = 0;
+            // NaN when every worker's round was dropped: no loss to report.
+            double loss = terms.isEmpty() ? Double.NaN : 0;
             for (StepResult.TermSum t : terms.values()) {
                 loss += t.mean();
             }
-            lastLoss = loss;
+            if (!terms.isEmpty()) {
+                lastLoss = loss;
+            }
             boolean last =
                     (c.maxTokens() > 0 && tokens >= c.maxTokens())
                             || (!untilTokens && round == rounds);
@@ -800,7 +836,11 @@ public final class TrainJob {
             record.put("step", round * c.localSteps());
             record.put("tokens", tokens);
             record.put("examples", rows);
-            record.put("loss", loss);
+            if (terms.isEmpty()) {
+                record.putNull("loss");
+            } else {
+                record.put("loss", loss);
+            }
             terms.values().forEach(t -> record.put(t.name() + "_loss", t.mean()));
             record.put("lr", lr);
             record.put("epoch", (double) (round * c.examplesPerWorkerRound()) / data.blockSize());
@@ -891,19 +931,48 @@ public final class TrainJob {
                     clock(eta),
                     evalNote);
         }
+        boolean finished =
+                (c.maxTokens() > 0 && tokens >= c.maxTokens()) || (!untilTokens && round >= rounds);
         if (round > checkpointed) {
-            published = checkpoints.write(states, global, round, tokens, rows).toString();
+            try {
+                published = checkpoints.write(states, global, round, tokens, rows).toString();
+            } catch (IOException | RuntimeException e) {
+                if (!stop.requested()) {
+                    throw e;
+                }
+                // E.g. the executors holding the states died with the driver's pod.
+                throw new TrainStoppedException(
+                        String.format(
+                                "stopped by %s after round %d of %d, but its checkpoint could not"
+                                        + " be written (%s); %s",
+                                stop.signal(),
+                                round,
+                                rounds,
+                                taskError(e),
+                                published == null
+                                        ? "nothing was published: start the run again with"
+                                                + " --overwrite"
+                                        : "continue from the last published one, "
+                                                + published
+                                                + ", with: lmspark train --data "
+                                                + c.data()
+                                                + " --output "
+                                                + c.output()
+                                                + " --resume"),
+                        StopSignal.exitStatus(stop.signal()),
+                        e);
+            }
         }
         if (previous != null) {
             previous.unpersist(false);
         }
         release(jsc, runId);
-        if (stop.requested()) {
+        if (stop.requested() && !finished) {
             throw new TrainStoppedException(
                     published == null
                             ? String.format(
                                     "stopped by %s before round 1 completed; nothing was"
-                                            + " published: start the run again",
+                                            + " published: start the run again with --overwrite",
                                     stop.signal())
                             : String.format(
                                     "stopped by %s after round %d of %d; checkpoint %s is"
@@ -972,6 +1041,9 @@ public final class TrainJob {
         }
     }
 
+    /** Every worker's state for a round rerun after a recovery, and the files that hold them. */
+    private record Recovery(JavaRDD<WorkerState> states, Path files) {}
+
     /**
      * After round {@code round}'s job failed: if some workers' states from the round before are
      * gone (their executor died, and its blocks with it), rebuilds them — exactly, by replaying the
@@ -979,95 +1051,123 @@ public final class TrainJob {
      * when those were not kept, by resetting them to the checkpoint's states with a warning — and
      * returns every worker's state, ready for the round to run again. Null when no state was lost
      * (the failure was something else).
+     *
+     * <p>The states never pass through the driver (they are as large as two copies of the model):
+     * each executor writes the states it holds, and the replay writes the rebuilt ones, into a
+     * hidden folder beside the checkpoints ({@code .round-NNNNNN.recovery-<uuid>}, removed once the
+     * round has run, or by the next start), and the round's tasks read them from there.
      */
-    private static JavaRDD<WorkerState> recover(
+    private static Recovery recover(
             JavaSparkContext jsc,
             JavaRDD<WorkerState> states,
             Replay replay,
             RunSpec spec,
             FileSystem fs,
+            Path output,
             long round,
             int workers,
             PrintWriter log)
             throws IOException {
-        WorkerState[] all = new WorkerState[workers];
+        Path files =
+                new Path(
+                        TrainCheckpoints.directory(output),
+                        "." + TrainCheckpoints.name(round) + ".recovery-" + UUID.randomUUID());
+        fs.mkdirs(files);
+        String dir = files.toString();
+        var hadoop = new SerializableConfiguration(jsc.hadoopConfiguration());
+        JavaRDD<Long> saved =
+                states.map(
+                        s -> {
+                            writeState(hadoop, dir, s);
+                            return s.round();
+                        });
+        long[] rounds = new long[workers];
         List<Integer> lost = new ArrayList<>();
-        jsc.sc().setJobDescription("lmspark train: recover worker states before round " + round);
-        try {
-            for (int w = 0; w < workers; w++) {
-                try {
-                    all[w] = states.collectPartitions(new int[] {w})[0].get(0);
-                } catch (Exception e) { // SparkException, undeclared
-                    lost.add(w);
-                }
+        for (int w = 0; w < workers; w++) {
+            try {
+                rounds[w] = saved.collectPartitions(new int[] {w})[0].get(0);
+            } catch (Exception e) { // SparkException, undeclared: the partition is gone
+                lost.add(w);
             }
-        } finally {
-            jsc.sc().setJobDescription(null);
         }
         if (lost.isEmpty()) {
+            fs.delete(files, true);
             return null;
         }
-        List<WorkerState> bases = new ArrayList<>();
-        for (int w : lost) {
-            byte[] bytes = new byte[0];
-            if (replay.baseCheckpoint != null) {
-                Path file = new Path(replay.baseCheckpoint, TrainCheckpoints.workerFile(w));
-                try (InputStream in = fs.open(file)) {
-                    bytes = in.readAllBytes();
-                }
-            }
-            bases.add(new WorkerState(w, replay.baseRound, bytes));
-        }
-        String from =
-                replay.baseCheckpoint == null
-                        ? "the run's start"
-                        : "checkpoint round " + replay.baseRound;
+        String base = replay.baseCheckpoint;
+        long baseRound = replay.baseRound;
+        String from = base == null ? "the run's start" : "checkpoint round " + baseRound;
         // Without the kept parameters only a checkpoint of the round just before is exact.
-        if (!replay.complete && round - 1 > replay.baseRound) {
-            for (WorkerState b : bases) {
-                all[b.worker()] = b;
+        boolean exact = replay.complete || round - 1 == baseRound;
+        List<RoundParameters> history = new ArrayList<>();
+        if (exact) {
+            for (long r = baseRound + 1; r < round; r++) {
+                history.add(new RoundParameters(jsc.broadcast(replay.start(r)), r));
+            }
+        }
+        try {
+            jsc.parallelize(lost, lost.size())
+                    .foreach(
+                            w -> {
+                                byte[] bytes = new byte[0];
+                                if (base != null) {
+                                    Path file = new Path(base, TrainCheckpoints.workerFile(w));
+                                    try (InputStream in =
+                                            file.getFileSystem(hadoop.value()).open(file)) {
+                                        bytes = in.readAllBytes();
+                                    }
+                                }
+                                WorkerState s = new WorkerState(w, baseRound, bytes);
+                                for (RoundParameters p : history) {
+                                    s = Worker.run(s, p.value(), spec, p.round()).state();
+                                }
+                                writeState(hadoop, dir, s);
+                            });
+        } finally {
+            history.forEach(RoundParameters::release);
+        }
+        for (int w : lost) {
+            rounds[w] = exact ? round - 1 : baseRound;
+        }
+        if (exact) {
+            log.printf(
+                    "train: worker(s) %s lost their optimizer state with their executor before"
+                            + " round %d; recomputed exactly from %s (%d round(s) replayed)%n",
+                    lost, round, from, round - 1 - baseRound);
+        } else {
+            for (int w : lost) {
                 log.printf(
                         "train: warning: worker %d's optimizer state was lost with its executor"
                                 + " before round %d; reset to its state at %s (exact recovery"
                                 + " needs the global parameters of every round since, more than"
                                 + " %s allows)%n",
-                        b.worker(), round, from, REPLAY_MEMORY);
+                        w, round, from, REPLAY_MEMORY);
             }
-        } else {
-            List<RoundParameters> history = new ArrayList<>();
-            for (long r = replay.baseRound + 1; r < round; r++) {
-                history.add(new RoundParameters(jsc.broadcast(replay.start(r)), r));
-            }
-            jsc.sc()
-                    .setJobDescription(
-                            "lmspark train: replay lost workers " + lost + " up to round " + round);
-            try {
-                List<WorkerState> replayed =
-                        jsc.parallelize(bases, bases.size())
-                                .map(
-                                        b -> {
-                                            WorkerState s = b;
-                                            for (RoundParameters p : history) {
-                                                s =
-                                                        Worker.run(s, p.value(), spec, p.round())
-                                                                .state();
-                                            }
-                                            return s;
-                                        })
-                                .collect();
-                for (WorkerState s : replayed) {
-                    all[s.worker()] = s;
-                }
-            } finally {
-                jsc.sc().setJobDescription(null);
-                history.forEach(RoundParameters::release);
-            }
-            log.printf(
-                    "train: worker(s) %s lost their optimizer state with their executor before"
-                            + " round %d; recomputed exactly from %s (%d round(s) replayed)%n",
-                    lost, round, from, round - 1 - replay.baseRound);
         }
-        return jsc.parallelize(Arrays.asList(all), workers);
+        List<Integer> ids = new ArrayList<>();
+        for (int w = 0; w < workers; w++) {
+            ids.add(w);
+        }
+        JavaRDD<WorkerState> restored =
+                jsc.parallelize(ids, workers)
+                        .map(
+                                w -> {
+                                    Path file = new Path(dir, TrainCheckpoints.workerFile(w));
+                                    try (InputStream in =
+                                            file.getFileSystem(hadoop.value()).open(file)) {
+                                        return new WorkerState(w, rounds[w], in.readAllBytes());
+                                    }
+                                });
+        return new Recovery(restored, files);
+    }
+
+    /** Writes a worker's state as {@code dir/workers/worker-NNNNN.safetensors}. */
+    private static void writeState(SerializableConfiguration hadoop, String dir, WorkerState s)
+            throws IOException {
+        Path file = new Path(dir, TrainCheckpoints.workerFile(s.worker()));
+        try (OutputStream o = file.getFileSystem(hadoop.value()).create(file, true)) {
+            o.write(s.optimizer());
+        }
     }
 
     /** The test hook of {@link RunSpec#failOnce}: a job-local property, else a Spark setting. */
@@ -1368,6 +1468,45 @@ public final class TrainJob {
     private static final Pattern TASK_ERROR =
             Pattern.compile(
                     "(?m)^(?:Caused by: |.*Lost task .*?\\): )[\\w.$]+(?:Exception|Error): (.*)$");
+
+    /** Whether a {@link BadInputException} is in {@code e}'s cause chain. */
+    private static boolean isBadInput(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof BadInputException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Waits for a round's job, polling {@code stop}: a stop signal cancels the job (its tasks stop
+     * after their current local step) even if it arrived before the job was submitted.
+     */
+    private static <T> T await(JavaFutureAction<T> job, StopSignal stop) throws Exception {
+        while (true) {
+            try {
+                return job.get(200, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                if (stop.requested()) {
+                    job.cancel(true);
+                }
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof Exception cause ? cause : e;
+            }
+        }
+    }
+
+    private static void deleteQuietly(FileSystem fs, Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try {
+            fs.delete(dir, true);
+        } catch (IOException e) {
+            // A hidden leftover: the next start or resume removes it.
+        }
+    }
 
     /** "mlm loss NaN, nsp loss 0.693": a worker's round's loss terms. */
     private static String describeTerms(List<StepResult.TermSum> terms) {

@@ -151,6 +151,11 @@ final class Worker {
                     examples += r.examples();
                     lastLr = r.lr();
                     faultForTests(spec.failOnce(), task, parent.worker(), round, h + 1, model);
+                    if (task != null) {
+                        // A cancelled round (a stop signal, a failed sibling) ends here, not
+                        // after its last step: the live state stays dirty and is restored.
+                        task.killTaskIfInterrupted();
+                    }
                 }
             }
             delta = Parameters.of(model.parameters()).minus(global);
@@ -302,7 +307,8 @@ final class Worker {
     /**
      * The test hook of {@link RunSpec#failOnce}: {@code worker=W,round=R,afterSteps=K} (or {@code
      * rounds=A-B}), with {@code action=throw} (default: the task's first attempt fails), {@code
-     * halt} (the first attempt's executor JVM dies at once, as if killed; never the driver's) or
+     * halt} (the first attempt's executor JVM dies at once, as if killed; never the driver's),
+     * {@code stall} (the first attempt waits up to ten minutes unless cancelled: a long round) or
      * {@code nan} (every attempt: the model's parameters become NaN, so the loss, the gradients and
      * the AdamW state do too).
      */
@@ -335,6 +341,19 @@ final class Worker {
             return;
         }
         String action = v.getOrDefault("action", "throw");
+        if (action.equals("stall") && task.attemptNumber() == 0) {
+            // Up to ten minutes, unless the task is cancelled.
+            for (int i = 0; i < 6000; i++) {
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                task.killTaskIfInterrupted();
+            }
+            return;
+        }
         if (action.equals("nan")) {
             for (NDArray p : model.parameters().values()) {
                 // Through a detached view: the same storage, outside autograd.

@@ -189,6 +189,33 @@ class TrainClusterIT {
         assertTrue(r.err().contains("train: round 3/3"), r.err());
         assertArrayEquals(model(undisturbed()), model(killed), "the recovered run changes no bit");
 
+        // Killed in round 3, after the round-2 checkpoint: rebuilt from its worker files.
+        Path afterCheckpoint = dir.resolve("killed-after-checkpoint");
+        r =
+                train(
+                        mlm,
+                        afterCheckpoint,
+                        "--model",
+                        "bert-tiny",
+                        "--checkpoint-every",
+                        "2",
+                        "--conf",
+                        "spark.lmspark.test.failOnce=worker=0,round=3,afterSteps=2,action=halt");
+        assertTrue(
+                r.err()
+                        .contains(
+                                "train: worker(s) [0] lost their optimizer state with their executor"
+                                        + " before round 3; recomputed exactly from checkpoint round 2"
+                                        + " (0 round(s) replayed)"),
+                r.err());
+        assertArrayEquals(model(undisturbed()), model(afterCheckpoint));
+        try (var hidden = Files.list(afterCheckpoint.resolve("checkpoints"))) {
+            assertEquals(
+                    List.of(),
+                    hidden.filter(p -> p.getFileName().toString().startsWith(".")).toList(),
+                    "the recovery files are gone once the round ran");
+        }
+
         // Without memory to keep past parameters, the lost state is reset (a warning says so),
         // and the run still completes and verifies.
         Path reset = dir.resolve("killed-reset");
@@ -229,7 +256,7 @@ class TrainClusterIT {
                         "--workers",
                         "2",
                         "--rounds",
-                        "40",
+                        "6",
                         "--local-steps",
                         "3",
                         "--batch-size",
@@ -244,8 +271,20 @@ class TrainClusterIT {
         ok(args.toArray(String[]::new));
         for (String signal : List.of("TERM", "INT")) {
             Path out = dir.resolve("signal-" + signal);
+            // The signal comes while round k + 1 is in flight, and stalls (ten minutes, unless
+            // cancelled): the stop must cancel it, and publishes round k.
+            int k = signal.equals("TERM") ? 2 : 3;
             args = new ArrayList<>(flags);
-            args.addAll(List.of("--output", out.toString()));
+            args.addAll(
+                    List.of(
+                            "--output",
+                            out.toString(),
+                            "--conf",
+                            "spark.lmspark.test.failOnce=worker="
+                                    + (k - 2)
+                                    + ",round="
+                                    + (k + 1)
+                                    + ",afterSteps=1,action=stall"));
             List<String> command = new ArrayList<>(List.of(LauncherIT.LAUNCHER.toString()));
             command.addAll(args);
             ProcessBuilder pb = new ProcessBuilder(command);
@@ -256,11 +295,12 @@ class TrainClusterIT {
             pb.redirectError(err.toFile());
             Process p = pb.start();
             long deadline = System.nanoTime() + 180_000_000_000L;
-            while (!Files.readString(err).contains("train: round 2/40")) {
+            while (!Files.readString(err).contains("train: round " + k + "/6")) {
                 assertTrue(p.isAlive(), "train ended early: " + Files.readString(err));
-                assertTrue(System.nanoTime() < deadline, "no round 2 in 3 minutes");
+                assertTrue(System.nanoTime() < deadline, "no round " + k + " in 3 minutes");
                 Thread.sleep(50);
             }
+            Thread.sleep(1000); // round k + 1 is running (stalled)
             long sent = System.nanoTime();
             // The launcher execs the JVM, so its pid is the JVM's.
             new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start().waitFor();
@@ -268,18 +308,18 @@ class TrainClusterIT {
             double seconds = (System.nanoTime() - sent) / 1e9;
             String log = Files.readString(err);
             assertEquals(signal.equals("TERM") ? 143 : 130, p.exitValue(), log);
+            System.out.printf("train stopped by SIG%s in %.1f s%n", signal, seconds);
             assertTrue(seconds < 30, "exited " + seconds + " s after the signal (Kubernetes: 30)");
             List<String> lines = log.lines().toList();
             String last = lines.get(lines.size() - 1);
             String round = Files.readString(out.resolve("checkpoints/latest")).strip();
-            int k = Integer.parseInt(round.substring("round-".length()));
-            assertTrue(k >= 2 && k < 40, round);
+            assertEquals(String.format("round-%06d", k), round);
             assertEquals(
                     "lmspark train: stopped by SIG"
                             + signal
                             + " after round "
                             + k
-                            + " of 40; checkpoint "
+                            + " of 6; checkpoint "
                             + out.toUri().toString().replaceFirst("^file:///", "file:/")
                             + "checkpoints/"
                             + round
