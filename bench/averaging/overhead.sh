@@ -44,7 +44,7 @@ done
 LMSPARK="$ROOT/deploy/bin/lmspark"
 WORK="$ROOT/bench/work/averaging"
 DATA="$WORK/data-prose4mb-wp4096-mlm64-seed42"
-mkdir -p "$WORK" "$ROOT/bench/results"
+mkdir -p "$WORK/overhead" "$ROOT/bench/results"
 VERSION="$("$LMSPARK" --version 2>/dev/null | tr '\n' ' ')"
 [[ -f "$DATA/manifest.json" ]] ||
   { echo "bench/averaging/overhead: no dataset in $DATA; run bench/averaging/run.sh once first" >&2; exit 2; }
