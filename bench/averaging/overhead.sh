@@ -54,7 +54,7 @@ LIST="$WORK/overhead-runs.txt"
 : >"$LIST"
 for h in "${H_LIST[@]}"; do
   out="$WORK/overhead/bert-small-H$h"
-  cmd=("$LMSPARK" train --master "$MASTER" --conf spark.executor.cores=1 --data "$DATA" --output "$out"
+  cmd=("$LMSPARK" train --master "$MASTER" --conf spark.executor.cores=1 --conf spark.executor.memory="${MB}m" --data "$DATA" --output "$out"
     --model bert-small --workers 2 --rounds "$ROUNDS" --local-steps "$h" --batch-size 16 --lr 1e-4
     --lr-schedule constant --checkpoint-every 0 --overwrite)
   echo "bench/averaging/overhead: ${cmd[*]#$ROOT/}" >&2

@@ -722,9 +722,13 @@ public final class TrainJob {
                 if (recovered == null) {
                     throw new TrainStoppedException(
                             String.format(
-                                    "round %d failed: %s. %s",
+                                    "round %d failed: %s%s. %s",
                                     round + 1,
                                     taskError(e),
+                                    outOfMemory(e)
+                                            ? " (an executor ran out of heap: raise"
+                                                    + " spark.executor.memory)"
+                                            : "",
                                     published == null
                                             ? "Nothing was published yet: once the cause is fixed,"
                                                     + " start the run again with --overwrite"
@@ -1468,6 +1472,19 @@ public final class TrainJob {
     private static final Pattern TASK_ERROR =
             Pattern.compile(
                     "(?m)^(?:Caused by: |.*Lost task .*?\\): )[\\w.$]+(?:Exception|Error): (.*)$");
+
+    /** Whether an executor or task died of an OutOfMemoryError (Spark's exit code 52). */
+    private static boolean outOfMemory(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (t instanceof OutOfMemoryError
+                    || m.contains("OutOfMemoryError")
+                    || m.contains("exited with code 52")) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /** Whether a {@link BadInputException} is in {@code e}'s cause chain. */
     private static boolean isBadInput(Throwable e) {

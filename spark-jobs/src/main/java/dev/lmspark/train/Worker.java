@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
@@ -52,8 +53,13 @@ final class Worker {
         final NDManager manager;
         final AdamW optimizer;
         final ExampleReader reader;
+
+        /** Held by the task training with this state; closing waits for it. */
+        final ReentrantLock lock = new ReentrantLock();
+
         long round;
         boolean dirty;
+        boolean closed;
 
         Live(String runId, NDManager manager, AdamW optimizer, ExampleReader reader, long round) {
             this.runId = runId;
@@ -63,14 +69,28 @@ final class Worker {
             this.round = round;
         }
 
-        void close() {
+        /**
+         * Frees the state's native memory once no task trains with it: a cancelled task (a stop
+         * signal, a failed sibling) may still be finishing its current step. Never call it while
+         * holding {@code LIVE}'s monitor, which that task needs to finish.
+         */
+        void closeWhenIdle() {
+            lock.lock();
             try {
-                reader.close();
-            } catch (IOException e) {
-                // nothing to lose: the reader only reads
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                try {
+                    reader.close();
+                } catch (IOException e) {
+                    // nothing to lose: the reader only reads
+                }
+                optimizer.close();
+                manager.close();
+            } finally {
+                lock.unlock();
             }
-            optimizer.close();
-            manager.close();
         }
     }
 
@@ -81,27 +101,51 @@ final class Worker {
     /** Trains round {@code round} of the worker whose state is {@code parent}. */
     static WorkerRound run(WorkerState parent, Parameters global, RunSpec spec, long round) {
         TaskContext task = TaskContext.get();
-        TrainConfig c = spec.config();
-        Live live;
-        boolean restored;
-        synchronized (LIVE) {
-            live = LIVE.get(parent.worker());
-            restored =
-                    live == null
-                            || !live.runId.equals(spec.runId())
-                            || live.round != parent.round()
-                            || live.dirty;
-            if (restored) {
-                dropOtherRuns(spec.runId());
-                Live stale = LIVE.remove(parent.worker());
-                if (stale != null) {
-                    stale.close();
+        while (true) {
+            Live live;
+            boolean restored;
+            List<Live> stale = new ArrayList<>();
+            synchronized (LIVE) {
+                live = LIVE.get(parent.worker());
+                restored =
+                        live == null
+                                || !live.runId.equals(spec.runId())
+                                || live.round != parent.round()
+                                || live.dirty;
+                if (restored) {
+                    stale.addAll(dropOtherRuns(spec.runId()));
+                    Live old = LIVE.remove(parent.worker());
+                    if (old != null) {
+                        stale.add(old);
+                    }
+                    live = restore(parent, spec, device(task));
+                    LIVE.put(parent.worker(), live);
                 }
-                live = restore(parent, spec, device(task));
-                LIVE.put(parent.worker(), live);
+                live.dirty = true;
             }
-            live.dirty = true;
+            stale.forEach(Live::closeWhenIdle);
+            live.lock.lock();
+            try {
+                if (live.closed) {
+                    continue; // released while this task waited: look again
+                }
+                return train(live, restored, parent, global, spec, round, task);
+            } finally {
+                live.lock.unlock();
+            }
         }
+    }
+
+    /** The round itself, holding {@code live}'s lock. */
+    private static WorkerRound train(
+            Live live,
+            boolean restored,
+            WorkerState parent,
+            Parameters global,
+            RunSpec spec,
+            long round,
+            TaskContext task) {
+        TrainConfig c = spec.config();
         JniUtils.setNumThreads(spec.threads());
         long start = System.nanoTime();
         long firstStep = (round - 1) * c.localSteps();
@@ -266,17 +310,22 @@ final class Worker {
         return env == null ? "driver" : env.executorId();
     }
 
-    /** Frees (native memory included) every live worker of runs other than {@code runId}. */
-    private static void dropOtherRuns(String runId) {
+    /**
+     * Removes every live worker of runs other than {@code runId} from the cache (holding {@code
+     * LIVE}'s monitor) and returns them, to be closed once idle outside it.
+     */
+    private static List<Live> dropOtherRuns(String runId) {
+        List<Live> out = new ArrayList<>();
         LIVE.values()
                 .removeIf(
                         l -> {
                             if (!l.runId.equals(runId)) {
-                                l.close();
+                                out.add(l);
                                 return true;
                             }
                             return false;
                         });
+        return out;
     }
 
     /** How many workers this JVM holds live (their optimizer state in native memory). */
@@ -286,22 +335,25 @@ final class Worker {
         }
     }
 
-    /** Frees the live workers of {@code runId} in this JVM; returns how many. */
+    /**
+     * Frees the live workers of {@code runId} in this JVM, each once no task trains with it (a
+     * cancelled task finishes its current step first); returns how many.
+     */
     static int release(String runId) {
+        List<Live> out = new ArrayList<>();
         synchronized (LIVE) {
-            int[] n = {0};
             LIVE.values()
                     .removeIf(
                             l -> {
                                 if (l.runId.equals(runId)) {
-                                    l.close();
-                                    n[0]++;
+                                    out.add(l);
                                     return true;
                                 }
                                 return false;
                             });
-            return n[0];
         }
+        out.forEach(Live::closeWhenIdle);
+        return out.size();
     }
 
     /**
