@@ -194,7 +194,14 @@ final class Worker {
                     tokens += r.tokens();
                     examples += r.examples();
                     lastLr = r.lr();
-                    faultForTests(spec.failOnce(), task, parent.worker(), round, h + 1, model);
+                    faultForTests(
+                            spec.failOnce(),
+                            spec.runId(),
+                            task,
+                            parent.worker(),
+                            round,
+                            h + 1,
+                            model);
                     if (task != null) {
                         // A cancelled round (a stop signal, a failed sibling) ends here, not
                         // after its last step: the live state stays dirty and is restored.
@@ -359,13 +366,14 @@ final class Worker {
     /**
      * The test hook of {@link RunSpec#failOnce}: {@code worker=W,round=R,afterSteps=K} (or {@code
      * rounds=A-B}), with {@code action=throw} (default: the task's first attempt fails), {@code
-     * halt} (the first attempt's executor JVM dies at once, as if killed; never the driver's),
-     * {@code stall} (the first attempt waits up to ten minutes unless cancelled: a long round) or
-     * {@code nan} (every attempt: the model's parameters become NaN, so the loss, the gradients and
-     * the AdamW state do too).
+     * halt} (the executor JVM of the run's first such task dies at once, as if killed; never the
+     * driver's), {@code stall} (the first attempt waits up to ten minutes unless cancelled: a long
+     * round) or {@code nan} (every attempt: the model's parameters become NaN, so the loss, the
+     * gradients and the AdamW state do too).
      */
     private static void faultForTests(
             String spec,
+            String runId,
             TaskContext task,
             int worker,
             long round,
@@ -419,8 +427,18 @@ final class Worker {
             return;
         }
         if (action.equals("halt")) {
-            if (!"driver".equals(executorId())) {
-                Runtime.getRuntime().halt(137);
+            // Once per run: the rerun of the round (new tasks, attempt 0 again) and the replay of
+            // the lost worker must not die too. Executors share this machine's temp folder.
+            java.io.File once =
+                    new java.io.File(
+                            System.getProperty("java.io.tmpdir"),
+                            "lmspark-test-halted-" + runId + "-" + worker + "-" + round);
+            try {
+                if (!"driver".equals(executorId()) && once.createNewFile()) {
+                    Runtime.getRuntime().halt(137);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
             return;
         }
