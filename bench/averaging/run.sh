@@ -13,7 +13,7 @@
 # bench/results/averaging-<UTC time>.json; the last lines are one summary per outer optimizer.
 #
 #   bench/averaging/run.sh [--rounds 40] [--local-steps 10] [--batch-size 16] [--workers 2]
-#       [--lr 1e-3] [--outer average,nesterov] [--sweep 0.7:0.5,0.5:0.5,...] [--seed 42]
+#       [--lr 5e-4] [--outer average,nesterov] [--sweep 0.7:0.5,0.5:0.5,...] [--seed 42]
 #       [--size-mb 4] [--vocab-size 4096] [--train-flags "--clip-norm 0 …"] [--reuse]
 # --train-flags: more `lmspark train` flags for every run (e.g. --dynamic-masking, --clip-norm 0).
 # --reuse skips a run whose output holds a finished run of the same command built from the same
@@ -24,7 +24,7 @@ ROUNDS=40
 H=10
 B=16
 K=2
-LR=1e-3
+LR=5e-4
 OUTERS="average,nesterov"
 SWEEP=""
 SEED=42
