@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.regex.Pattern;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -60,6 +61,26 @@ public final class TrainCheckpoints {
     /** {@code workers/worker-NNNNN.safetensors}. */
     public static String workerFile(int worker) {
         return String.format("%s/worker-%05d.safetensors", WORKERS_DIR, worker);
+    }
+
+    /**
+     * Reads worker {@code worker}'s optimizer state file ({@link #workerFile}) from checkpoint-like
+     * folder {@code dir}; called on executors, with the job's Hadoop configuration.
+     */
+    static byte[] readWorkerState(Configuration hadoop, String dir, int worker) throws IOException {
+        Path file = new Path(dir, workerFile(worker));
+        try (InputStream in = file.getFileSystem(hadoop).open(file)) {
+            return in.readAllBytes();
+        }
+    }
+
+    /** Writes {@code state} into folder {@code dir} as {@link #workerFile}; the executors' side. */
+    static void writeWorkerState(Configuration hadoop, String dir, int worker, byte[] state)
+            throws IOException {
+        Path file = new Path(dir, workerFile(worker));
+        try (OutputStream o = file.getFileSystem(hadoop).create(file, true)) {
+            o.write(state);
+        }
     }
 
     /** {@code <output>/checkpoints}. */

@@ -1113,14 +1113,11 @@ public final class TrainJob {
             jsc.parallelize(lost, lost.size())
                     .foreach(
                             w -> {
-                                byte[] bytes = new byte[0];
-                                if (base != null) {
-                                    Path file = new Path(base, TrainCheckpoints.workerFile(w));
-                                    try (InputStream in =
-                                            file.getFileSystem(hadoop.value()).open(file)) {
-                                        bytes = in.readAllBytes();
-                                    }
-                                }
+                                byte[] bytes =
+                                        base == null
+                                                ? new byte[0]
+                                                : TrainCheckpoints.readWorkerState(
+                                                        hadoop.value(), base, w);
                                 WorkerState s = new WorkerState(w, baseRound, bytes);
                                 for (RoundParameters p : history) {
                                     s = Worker.run(s, p.value(), spec, p.round()).state();
@@ -1155,23 +1152,19 @@ public final class TrainJob {
         JavaRDD<WorkerState> restored =
                 jsc.parallelize(ids, workers)
                         .map(
-                                w -> {
-                                    Path file = new Path(dir, TrainCheckpoints.workerFile(w));
-                                    try (InputStream in =
-                                            file.getFileSystem(hadoop.value()).open(file)) {
-                                        return new WorkerState(w, rounds[w], in.readAllBytes());
-                                    }
-                                });
+                                w ->
+                                        new WorkerState(
+                                                w,
+                                                rounds[w],
+                                                TrainCheckpoints.readWorkerState(
+                                                        hadoop.value(), dir, w)));
         return new Recovery(restored, files);
     }
 
     /** Writes a worker's state as {@code dir/workers/worker-NNNNN.safetensors}. */
     private static void writeState(SerializableConfiguration hadoop, String dir, WorkerState s)
             throws IOException {
-        Path file = new Path(dir, TrainCheckpoints.workerFile(s.worker()));
-        try (OutputStream o = file.getFileSystem(hadoop.value()).create(file, true)) {
-            o.write(s.optimizer());
-        }
+        TrainCheckpoints.writeWorkerState(hadoop.value(), dir, s.worker(), s.optimizer());
     }
 
     /** The test hook of {@link RunSpec#failOnce}: a job-local property, else a Spark setting. */
@@ -1252,12 +1245,11 @@ public final class TrainJob {
         var hadoop = new SerializableConfiguration(jsc.hadoopConfiguration());
         return jsc.parallelize(ids, c.workers())
                 .map(
-                        w -> {
-                            Path file = new Path(dir, TrainCheckpoints.workerFile(w));
-                            try (InputStream in = file.getFileSystem(hadoop.value()).open(file)) {
-                                return new WorkerState(w, round, in.readAllBytes());
-                            }
-                        });
+                        w ->
+                                new WorkerState(
+                                        w,
+                                        round,
+                                        TrainCheckpoints.readWorkerState(hadoop.value(), dir, w)));
     }
 
     private static Evaluator.Metrics evaluate(
@@ -1358,12 +1350,7 @@ public final class TrainJob {
         List<String[]> written =
                 states.map(
                                 s -> {
-                                    Path file =
-                                            new Path(dir, TrainCheckpoints.workerFile(s.worker()));
-                                    try (OutputStream o =
-                                            file.getFileSystem(hadoop.value()).create(file, true)) {
-                                        o.write(s.optimizer());
-                                    }
+                                    writeState(hadoop, dir, s);
                                     return new String[] {
                                         TrainCheckpoints.workerFile(s.worker()),
                                         Long.toString(s.optimizer().length),
