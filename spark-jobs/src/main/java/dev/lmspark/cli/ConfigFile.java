@@ -1,5 +1,6 @@
 package dev.lmspark.cli;
 
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.lmspark.data.BadInputException;
@@ -17,7 +18,9 @@ import picocli.CommandLine.Model.OptionSpec;
  * {@code --config FILE}: a JSON or YAML object whose keys are a command's flags without the dashes
  * ({@code vocab-size} or {@code vocab_size}), turned into arguments placed before the command
  * line's own, so flags given on the command line win. Lists become repeated flags, {@code conf} an
- * object of Spark settings, switches {@code true}/{@code false}.
+ * object of Spark settings merged key by key with the command line's {@code --conf} (the command
+ * line wins per key), switches {@code true}/{@code false}. A {@code master} key is also read by the
+ * launcher ({@code deploy/bin/lmspark}), which decides between local mode and spark-submit.
  */
 final class ConfigFile {
     private ConfigFile() {}
@@ -56,7 +59,12 @@ final class ConfigFile {
     private static List<String> flags(CommandLine command, String file, List<String> cli) {
         JsonNode root;
         try {
-            root = new YAMLMapper().readTree(Files.readAllBytes(Path.of(file)));
+            // No source excerpt in parse errors: the file may hold secrets (conf).
+            root =
+                    YAMLMapper.builder()
+                            .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
+                            .build()
+                            .readTree(Files.readAllBytes(Path.of(file)));
         } catch (IOException e) {
             throw new BadInputException(
                     "--config "
@@ -91,10 +99,25 @@ final class ConfigFile {
                                 + name
                                 + " --help");
             }
-            if (givenOnCommandLine(option, cli)) {
+            JsonNode value = entry.getValue();
+            // A map flag (--conf) merges per key: the file's entries go first, so a key the
+            // command line gives again wins. Any other flag given on the command line replaces
+            // the file's value (a list included).
+            boolean map = option.typeInfo().isMap();
+            if (givenOnCommandLine(option, cli) && !map) {
                 continue;
             }
-            JsonNode value = entry.getValue();
+            if (map != value.isObject()) {
+                throw new BadInputException(
+                        "--config "
+                                + file
+                                + ": '"
+                                + entry.getKey()
+                                + (map
+                                        ? "' must be an object of key: value entries, like"
+                                                + " {\"spark.executor.memory\": \"8g\"}"
+                                        : "' takes a value or a list, not an object"));
+            }
             if (option.arity().max() == 0) {
                 if (value.asBoolean(false)) {
                     out.add(flag);

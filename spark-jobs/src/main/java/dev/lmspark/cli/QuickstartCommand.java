@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(
@@ -98,18 +99,27 @@ final class QuickstartCommand implements Callable<Integer> {
                 new TokenizerSpec(
                         mlm ? TokenizerType.WORDPIECE : TokenizerType.BPE, vocabSize, mlm, 2);
 
+        // Every flag is checked before the first step writes anything.
+        if (rounds != null && rounds < 1) {
+            throw new ParameterException(
+                    spec.commandLine(), "--rounds " + rounds + " must be at least 1 (default: 8)");
+        }
+        var corpusConfig =
+                new SampleCorpusJob.Config(
+                        corpusDir,
+                        mlm ? SampleCorpus.Kind.PROSE : SampleCorpus.Kind.CODE,
+                        sizeMb,
+                        seed,
+                        true);
+        String dataDir = new Path(workdir, "data").toString();
+        String runDir = new Path(workdir, "run").toString();
+        TrainConfig trainConfig = trainConfig(dataDir, runDir, mlm);
+
         err.printf(
                 "quickstart: 1/7 sample-corpus (%s, %.1f MiB)%n", mlm ? "prose" : "code", sizeMb);
         var corpus =
                 SampleCorpusJob.run(
-                        new SampleCorpusJob.Config(
-                                corpusDir,
-                                mlm ? SampleCorpus.Kind.PROSE : SampleCorpus.Kind.CODE,
-                                sizeMb,
-                                seed,
-                                true),
-                        HadoopPaths.configuration(sparkOptions.conf()),
-                        err);
+                        corpusConfig, HadoopPaths.configuration(sparkOptions.conf()), err);
 
         err.printf("quickstart: 2/7 train-tokenizer (%s)%n", tokenizer.type().cliName());
         var spark =
@@ -129,7 +139,6 @@ final class QuickstartCommand implements Callable<Integer> {
                         err);
 
         err.printf("quickstart: 3/7 prepare (%s)%n", mlm ? "mlm, nsp" : "clm, pack, fim");
-        String dataDir = new Path(workdir, "data").toString();
         var data =
                 PrepareJob.run(
                         spark,
@@ -163,12 +172,10 @@ final class QuickstartCommand implements Callable<Integer> {
                                 false),
                         err);
 
-        String runDir = new Path(workdir, "run").toString();
         err.printf(
                 "quickstart: 4/7 train (2 workers, %s)%n",
                 mlm ? "bert-mini, mlm + nsp" : "llama-tiny, clm");
-        TrainJob.Result trained2 =
-                TrainJob.run(spark, trainConfig(dataDir, runDir, mlm), Set.of(), false, true, err);
+        TrainJob.Result trained2 = TrainJob.run(spark, trainConfig, Set.of(), false, true, err);
 
         err.println("quickstart: 5/7 evaluate (validation split)");
         Evaluator.Metrics metrics = EvaluateJob.run(spark, runDir, dataDir, "validation", 32, err);

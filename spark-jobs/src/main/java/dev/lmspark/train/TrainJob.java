@@ -160,6 +160,11 @@ public final class TrainJob {
                     NDManager.newBaseManager(Devices.forTask(null).cpu(), Devices.ENGINE)) {
                 Model model = resume ? start.model : initialModel(c, dataset, hadoop, manager, log);
                 checkModelAgainstData(c, model.config, dataset, log);
+                if (!resume) {
+                    // Only now that every input is checked: a refused run leaves --output as it
+                    // was (an earlier run in it included).
+                    clearOutput(fs, output);
+                }
                 return train(
                         spark, c, dataset, model, start, fs, output, manager, stop, log, started);
             }
@@ -195,12 +200,14 @@ public final class TrainJob {
                             + " already holds a training run; add --resume to continue it, or"
                             + " --overwrite to start over");
         }
-        if (used) {
-            fs.delete(TrainCheckpoints.directory(output), true);
-            fs.delete(new Path(output, MetricsLog.FILE), false);
-        }
-        fs.mkdirs(output);
         return new Start(c, 0, 0, 0, 0, 0, null, null, null);
+    }
+
+    /** A fresh run's {@code --output}: an earlier run's checkpoints and metrics removed. */
+    private static void clearOutput(FileSystem fs, Path output) throws IOException {
+        fs.delete(TrainCheckpoints.directory(output), true);
+        fs.delete(new Path(output, MetricsLog.FILE), false);
+        fs.mkdirs(output);
     }
 
     private static Start resumeFrom(
