@@ -5,13 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
 
 /** The command line without Spark: help, version, flag errors, config files. */
 class CliTest {
@@ -194,6 +198,47 @@ class CliTest {
                 run("sample-corpus", "--config", dir.resolve("nope.yaml").toString());
         assertEquals(1, missing.errLines().size(), missing.err());
         assertTrue(missing.status() != 0);
+    }
+
+    /** The Spark settings and master {@code args} resolve to, after {@code --config} expansion. */
+    private static SparkOptions sparkOptions(String... args) {
+        CommandLine cli =
+                Main.commandLine(
+                        new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()));
+        CommandLine.ParseResult parsed = cli.parseArgs(ConfigFile.expand(cli, args));
+        return ((SampleCorpusCommand) parsed.subcommand().commandSpec().userObject()).sparkOptions;
+    }
+
+    @Test
+    void configConfEntriesMergeWithConfFlagsAndTheCommandLineWinsPerKey() throws IOException {
+        Path yaml = dir.resolve("conf.yaml");
+        Files.writeString(
+                yaml, "output: x\nmaster: local[3]\nconf:\n  spark.a: file\n  spark.b: file\n");
+        SparkOptions fileOnly = sparkOptions("sample-corpus", "--config", yaml.toString());
+        assertEquals("local[3]", fileOnly.master());
+        assertEquals(Map.of("spark.a", "file", "spark.b", "file"), fileOnly.conf());
+        SparkOptions merged =
+                sparkOptions(
+                        "sample-corpus",
+                        "--config",
+                        yaml.toString(),
+                        "--conf",
+                        "spark.b=cli",
+                        "--conf",
+                        "spark.c=cli",
+                        "--master",
+                        "local[1]");
+        assertEquals("local[1]", merged.master());
+        assertEquals(Map.of("spark.a", "file", "spark.b", "cli", "spark.c", "cli"), merged.conf());
+
+        Files.writeString(yaml, "output: x\nconf: spark.a=file\n");
+        CommandLineRun notAnObject = run("sample-corpus", "--config", yaml.toString());
+        assertEquals(Main.USAGE, notAnObject.status());
+        assertTrue(notAnObject.err().contains("'conf' must be an object"), notAnObject.err());
+        Files.writeString(yaml, "output: {path: x}\n");
+        CommandLineRun object = run("sample-corpus", "--config", yaml.toString());
+        assertEquals(Main.USAGE, object.status());
+        assertTrue(object.err().contains("'output' takes a value"), object.err());
     }
 
     @Test

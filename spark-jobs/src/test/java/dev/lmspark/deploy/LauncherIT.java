@@ -187,10 +187,80 @@ class LauncherIT {
                             "--output",
                             "hdfs:///tok"),
                     args.subList(jar + 1, args.size()));
+            // A --config file's master reaches the launcher, which submits to it.
+            Path config = dir.resolve("cluster.yaml");
+            Files.writeString(config, "master: \"yarn\"  # the cluster\nvocab_size: 2000\n");
+            Result fromConfig =
+                    launch(
+                            Map.of("SPARK_HOME", sparkHome.toString()),
+                            "train-tokenizer",
+                            "--config",
+                            config.toString(),
+                            "--input",
+                            "hdfs:///corpus",
+                            "--output",
+                            "hdfs:///tok");
+            assertEquals(0, fromConfig.status(), fromConfig.err());
+            List<String> submitted = Files.readAllLines(recorded, StandardCharsets.UTF_8);
+            assertEquals(List.of("--master", "yarn"), submitted.subList(2, 4));
         } finally {
             try (Stream<Path> walk = Files.walk(clusterLib)) {
                 walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    @Test
+    void mesosIsRefusedAndHadoopConfDirIsHonouredInLocalMode() throws Exception {
+        Path json = dir.resolve("mesos.json");
+        Files.writeString(json, "{\"size_mb\": 0.01,\n  \"master\": \"mesos://m:5050\"}\n");
+        Result mesos = launch("sample-corpus", "--config", json.toString(), "--output", dir + "/m");
+        assertEquals(2, mesos.status());
+        assertEquals(1, mesos.err().lines().count(), mesos.err());
+        assertTrue(mesos.err().contains("mesos://m:5050") && mesos.err().contains("yarn"));
+
+        // A core-site.xml setting in HADOOP_CONF_DIR reaches the job: here one that breaks file:.
+        Path conf = Files.createDirectories(dir.resolve("hadoop-conf"));
+        Files.writeString(
+                conf.resolve("core-site.xml"),
+                "<configuration><property><name>fs.file.impl</name>"
+                        + "<value>dev.lmspark.NoSuchFileSystem</value></property></configuration>");
+        String[] corpus = {"sample-corpus", "--size-mb", "0.01", "--output", dir + "/c"};
+        Result broken = launch(Map.of("HADOOP_CONF_DIR", conf.toString()), corpus);
+        assertEquals(1, broken.status(), broken.err());
+        assertTrue(broken.err().contains("NoSuchFileSystem"), broken.err());
+        Result plain = launch(corpus);
+        assertEquals(0, plain.status(), plain.err());
+    }
+
+    @Test
+    void aFailedFirstBuildPrintsNoColourCodes() throws Exception {
+        // A copy of the launcher in an unbuilt tree, with an mvn that prints what Maven 3.8 does
+        // (colour resets even with -B -q) and fails.
+        Path root = dir.resolve("tree");
+        Files.createDirectories(root.resolve("deploy/bin"));
+        Files.createDirectories(root.resolve("deploy/conf"));
+        Files.copy(LAUNCHER, root.resolve("deploy/bin/lmspark"));
+        Files.writeString(root.resolve("deploy/conf/jvm.options"), "");
+        Files.writeString(root.resolve("pom.xml"), "<project/>");
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path mvn = bin.resolve("mvn");
+        Files.writeString(
+                mvn,
+                "#!/usr/bin/env bash\nprintf '\\033[0m\\033[1;31m[ERROR]\\033[m compile failed\\n'\n"
+                        + "exit 1\n");
+        Files.setPosixFilePermissions(mvn, PosixFilePermissions.fromString("rwxr-xr-x"));
+        ProcessBuilder pb =
+                new ProcessBuilder(root.resolve("deploy/bin/lmspark").toString(), "--version");
+        pb.environment().remove("LMSPARK_NO_BUILD");
+        pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String all = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(1, TimeUnit.MINUTES));
+        assertEquals(2, p.exitValue(), all);
+        assertFalse(all.contains("\u001b"), all);
+        assertTrue(all.contains("[ERROR] compile failed"), all);
+        assertTrue(all.contains("the build failed"), all);
     }
 }
