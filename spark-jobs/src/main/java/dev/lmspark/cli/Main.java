@@ -1,6 +1,7 @@
 package dev.lmspark.cli;
 
 import dev.lmspark.data.BadInputException;
+import dev.lmspark.spark.Secrets;
 import dev.lmspark.train.TrainStoppedException;
 import java.io.PrintWriter;
 import org.apache.logging.log4j.Level;
@@ -69,15 +70,16 @@ public final class Main implements Runnable {
 
     /** Runs one command line, printing to {@code out} and {@code err}; returns the exit status. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cli = commandLine(out, err);
         String[] expanded;
         try {
-            expanded = ConfigFile.expand(cli, args);
+            expanded = ConfigFile.expand(commandLine(out, err), args);
         } catch (BadInputException e) {
-            err.println("lmspark: " + oneLine(e.getMessage()));
+            Secrets.in(args).wrap(err).println("lmspark: " + oneLine(e.getMessage()));
             return USAGE;
         }
-        return cli.execute(expanded);
+        // Nothing printed from here on shows a secret given in the arguments or the --config file.
+        Secrets secrets = Secrets.in(expanded);
+        return commandLine(secrets.wrap(out), secrets.wrap(err)).execute(expanded);
     }
 
     static CommandLine commandLine(PrintWriter out, PrintWriter err) {

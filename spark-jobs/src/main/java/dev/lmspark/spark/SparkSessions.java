@@ -5,7 +5,8 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * Starts the SparkSession of a command: the master from {@code --master}, else the one spark-submit
- * set, else {@code local[*]}; every {@code --conf} applied as spark-submit would.
+ * set, else {@code local[*]}; every {@code --conf} applied as spark-submit would, and {@code
+ * spark.redaction.regex} set to {@link Secrets#REDACTION_REGEX} unless given.
  */
 public final class SparkSessions {
     private SparkSessions() {}
@@ -24,6 +25,10 @@ public final class SparkSessions {
             builder.master("local[*]");
         }
         builder.config("spark.ui.showConsoleProgress", "false");
+        if (System.getProperty("spark.redaction.regex") == null) {
+            // Spark's default misses e.g. fs.azure.account.key.* and fs.s3a.access.key.
+            builder.config("spark.redaction.regex", Secrets.REDACTION_REGEX);
+        }
         conf.forEach(builder::config);
         return builder.getOrCreate();
     }
