@@ -150,7 +150,8 @@ public final class HuggingFaceFolder {
         }
         ModelConfig config = parsed.config();
         List<String> warnings = new ArrayList<>(parsed.warnings());
-        Map<String, NDArray> file = normalizedNames(readTensors(in, manager), config);
+        Set<String> converted = new TreeSet<>();
+        Map<String, NDArray> file = normalizedNames(readTensors(in, manager, converted), config);
         String weightsFile = ModelCheckpoint.where(in, WEIGHTS_FILE);
 
         Set<String> trunk = Transformer.parameterShapes(config).keySet();
@@ -159,7 +160,6 @@ public final class HuggingFaceFolder {
         Map<String, NDArray> params = new LinkedHashMap<>();
         Map<String, Shape> fresh = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
-        Set<String> converted = new TreeSet<>();
         for (Map.Entry<String, String> e : names.entrySet()) {
             String ours = e.getKey();
             NDArray a = file.remove(e.getValue());
@@ -296,10 +296,10 @@ public final class HuggingFaceFolder {
     }
 
     /** Every tensor of {@value #WEIGHTS_FILE}, or of the shards its index lists. */
-    private static Map<String, NDArray> readTensors(InputFolder in, NDManager manager)
-            throws IOException {
+    private static Map<String, NDArray> readTensors(
+            InputFolder in, NDManager manager, Set<String> converted) throws IOException {
         if (in.exists(WEIGHTS_FILE)) {
-            return readSafeTensors(in, WEIGHTS_FILE, manager);
+            return readSafeTensors(in, WEIGHTS_FILE, manager, converted);
         }
         if (in.exists(WEIGHTS_INDEX_FILE)) {
             JsonNode map;
@@ -323,7 +323,7 @@ public final class HuggingFaceFolder {
                                     + " names a shard outside the folder: "
                                     + shard);
                 }
-                all.putAll(readSafeTensors(in, shard, manager));
+                all.putAll(readSafeTensors(in, shard, manager, converted));
             }
             return all;
         }
@@ -349,13 +349,19 @@ public final class HuggingFaceFolder {
                 in.describe() + " has no " + WEIGHTS_FILE + " (nor " + WEIGHTS_INDEX_FILE + ")");
     }
 
+    /**
+     * The tensors of file {@code name}; adds the dtypes widened to float32 to {@code converted}.
+     */
     private static Map<String, NDArray> readSafeTensors(
-            InputFolder in, String name, NDManager manager) throws IOException {
+            InputFolder in, String name, NDManager manager, Set<String> converted)
+            throws IOException {
         if (!in.exists(name)) {
             throw new IOException(ModelCheckpoint.where(in, name) + " does not exist");
         }
         try (InputStream s = in.open(name)) {
-            return SafeTensors.read(s, manager);
+            SafeTensors.Contents contents = SafeTensors.readContents(s, manager);
+            contents.widened().values().forEach(t -> converted.add(t.toString()));
+            return contents.tensors();
         } catch (IOException e) {
             throw new IOException(ModelCheckpoint.where(in, name) + ": " + e.getMessage(), e);
         }

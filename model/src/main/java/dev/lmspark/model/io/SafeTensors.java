@@ -29,7 +29,12 @@ import java.util.TreeMap;
  * (and an optional {@code __metadata__} map of strings), padded with spaces to a multiple of 8,
  * then the raw little-endian data. Tensors are written in name order, so the same tensors always
  * give the same bytes — the bytes the reference {@code safetensors} library writes — and read back
- * bit for bit. Supported dtypes: F32, F64, F16, BF16, I64, I32, I8, U8, BOOL.
+ * bit for bit. Supported dtypes: F32, F64, F16, BF16, I64, I32, I8, U8, BOOL; F16 and BF16 entries
+ * are read as F32 (widened exactly, in Java, never by the engine).
+ *
+ * <p>Files are untrusted input: reading executes nothing (the header is JSON) and refuses, with one
+ * line, a header length outside 1..100 MB, a truncated file, entries that overlap or leave gaps,
+ * shapes that do not match their byte ranges, and entries over 2 GiB.
  *
  * <p>{@link #writeWithChecksum} also records the SHA-256 of the data section in the metadata
  * ({@value #DATA_SHA256}); reading such a file verifies it, so a flipped byte is an error rather
@@ -42,11 +47,18 @@ public final class SafeTensors {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long MAX_HEADER = 100_000_000;
+    private static final long MAX_ENTRY = Integer.MAX_VALUE - 8;
 
     private SafeTensors() {}
 
     /** What a file holds: its string metadata (empty when none) and its tensors in file order. */
-    public record Contents(Map<String, String> metadata, Map<String, NDArray> tensors) {}
+    /**
+     * @param widened the half-precision entries (F16, BF16) read as float32, with their file dtype
+     */
+    public record Contents(
+            Map<String, String> metadata,
+            Map<String, NDArray> tensors,
+            Map<String, DataType> widened) {}
 
     /** Writes {@code tensors} (and optional string {@code metadata}) to {@code out}. */
     public static void write(
@@ -168,10 +180,21 @@ public final class SafeTensors {
                         .fields()
                         .forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
             } else {
-                byOffset.put(begin(e.getKey(), e.getValue()), e);
+                var previous = byOffset.put(begin(e.getKey(), e.getValue()), e);
+                if (previous != null) {
+                    throw new IOException(
+                            "corrupt safetensors file: entries "
+                                    + previous.getKey()
+                                    + " and "
+                                    + e.getKey()
+                                    + " overlap (both start at byte "
+                                    + begin(e.getKey(), e.getValue())
+                                    + " of the data)");
+                }
             }
         }
         Map<String, NDArray> out = new LinkedHashMap<>();
+        Map<String, DataType> widened = new LinkedHashMap<>();
         MessageDigest digest = sha256();
         long position = 0;
         for (Map.Entry<String, JsonNode> e : byOffset.values()) {
@@ -186,7 +209,10 @@ public final class SafeTensors {
                                 + " starts at byte "
                                 + begin
                                 + " of the data, expected "
-                                + position);
+                                + position
+                                + (begin < position
+                                        ? " (it overlaps the entry before)"
+                                        : " (a gap)"));
             }
             DataType type = type(name, spec.path("dtype").asText());
             JsonNode shapeNode = spec.path("shape");
@@ -201,9 +227,24 @@ public final class SafeTensors {
                     throw new IOException(
                             "corrupt safetensors file: entry " + name + " has shape " + shapeNode);
                 }
-                elements *= shape[i];
+                try {
+                    elements = Math.multiplyExact(elements, shape[i]);
+                } catch (ArithmeticException overflow) {
+                    throw new IOException(
+                            "corrupt safetensors file: entry " + name + " has shape " + shapeNode);
+                }
             }
-            if (end - begin != elements * type.getNumOfBytes()) {
+            if (end - begin > MAX_ENTRY) {
+                throw new IOException(
+                        "safetensors entry "
+                                + name
+                                + " spans "
+                                + (end - begin)
+                                + " bytes; lmspark reads entries of up to "
+                                + MAX_ENTRY
+                                + " (2 GiB)");
+            }
+            if (elements > MAX_ENTRY || end - begin != elements * type.getNumOfBytes()) {
                 throw new IOException(
                         "corrupt safetensors file: entry "
                                 + name
@@ -230,6 +271,13 @@ public final class SafeTensors {
             }
             digest.update(bytes);
             position = end;
+            if (type == DataType.FLOAT16 || type == DataType.BFLOAT16) {
+                // Widened here, in Java: half-precision buffers reach native paths of the engine
+                // that not every build supports (bf16 on CPU can abort the JVM).
+                out.put(name, manager.create(widen(bytes, type), new Shape(shape)));
+                widened.put(name, type);
+                continue;
+            }
             ByteBuffer buffer =
                     ByteBuffer.allocateDirect(bytes.length).order(ByteOrder.nativeOrder());
             buffer.put(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN)).rewind();
@@ -247,7 +295,41 @@ public final class SafeTensors {
                                 + recorded);
             }
         }
-        return new Contents(metadata, out);
+        return new Contents(metadata, out, widened);
+    }
+
+    /** Little-endian F16 or BF16 values as floats: exact, since float32 holds every one of them. */
+    static float[] widen(byte[] bytes, DataType type) {
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        float[] out = new float[bytes.length / 2];
+        for (int i = 0; i < out.length; i++) {
+            int h = b.getShort() & 0xffff;
+            out[i] = type == DataType.BFLOAT16 ? Float.intBitsToFloat(h << 16) : halfToFloat(h);
+        }
+        return out;
+    }
+
+    /** IEEE 754 binary16 to binary32 (what {@code Float.float16ToFloat} does from Java 20). */
+    static float halfToFloat(int h) {
+        int sign = (h & 0x8000) << 16;
+        int exponent = (h >>> 10) & 0x1f;
+        int mantissa = h & 0x3ff;
+        if (exponent == 0x1f) { // infinity, NaN (payload kept)
+            return Float.intBitsToFloat(sign | 0x7f800000 | mantissa << 13);
+        }
+        if (exponent == 0) {
+            if (mantissa == 0) {
+                return Float.intBitsToFloat(sign);
+            }
+            // Subnormal: normalise the mantissa.
+            int e = 127 - 15 + 1;
+            while ((mantissa & 0x400) == 0) {
+                mantissa <<= 1;
+                e--;
+            }
+            return Float.intBitsToFloat(sign | e << 23 | (mantissa & 0x3ff) << 13);
+        }
+        return Float.intBitsToFloat(sign | (exponent - 15 + 127) << 23 | mantissa << 13);
     }
 
     private static long begin(String name, JsonNode spec) throws IOException {

@@ -397,7 +397,58 @@ class HuggingFaceFolderTest {
             assertEquals(
                     DataType.FLOAT32,
                     imported.weights().parameters().get("embeddings.word").getDataType());
+
+            // bfloat16, as torch saves a model loaded with torch_dtype=torch.bfloat16: written
+            // here byte by byte (the top half of each float32), read back exactly.
+            Map<String, byte[]> brain = files("llama");
+            brain.put("model.safetensors", bfloat16(all));
+            imported = HuggingFaceFolder.read(InputFolder.of(brain), m, 0);
+            assertEquals(List.of("converted bfloat16 weights to float32"), imported.warnings());
+            float[] original = all.get("model.embed_tokens.weight").toFloatArray();
+            float[] read = imported.weights().parameters().get("embeddings.word").toFloatArray();
+            for (int i = 0; i < original.length; i++) {
+                assertEquals(
+                        Float.floatToRawIntBits(original[i]) & 0xffff0000,
+                        Float.floatToRawIntBits(read[i]));
+            }
         }
+    }
+
+    /** {@code f32} as a bfloat16 safetensors file (each value's top 16 bits), built by hand. */
+    static byte[] bfloat16(Map<String, NDArray> f32) throws Exception {
+        com.fasterxml.jackson.databind.node.ObjectNode header = JSON.createObjectNode();
+        ByteArrayOutputStream data = new ByteArrayOutputStream();
+        for (var e : new TreeMap<>(f32).entrySet()) {
+            float[] v = e.getValue().toFloatArray();
+            java.nio.ByteBuffer b =
+                    java.nio.ByteBuffer.allocate(v.length * 2)
+                            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (float x : v) {
+                b.putShort((short) (Float.floatToRawIntBits(x) >>> 16));
+            }
+            var entry = header.putObject(e.getKey());
+            entry.put("dtype", "BF16");
+            var shape = entry.putArray("shape");
+            for (long d : e.getValue().getShape().getShape()) {
+                shape.add(d);
+            }
+            entry.putArray("data_offsets").add(data.size()).add(data.size() + v.length * 2);
+            data.write(b.array());
+        }
+        StringBuilder json = new StringBuilder(JSON.writeValueAsString(header));
+        while (json.length() % 8 != 0) {
+            json.append(' ');
+        }
+        byte[] h = json.toString().getBytes(StandardCharsets.UTF_8);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(
+                java.nio.ByteBuffer.allocate(8)
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                        .putLong(h.length)
+                        .array());
+        out.write(h);
+        out.write(data.toByteArray());
+        return out.toByteArray();
     }
 
     static String refusal(Map<String, byte[]> files, NDManager m) {
