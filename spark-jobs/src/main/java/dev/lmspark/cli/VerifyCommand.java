@@ -59,8 +59,8 @@ final class VerifyCommand implements Callable<Integer> {
             spec.commandLine()
                     .getOut()
                     .printf(
-                            "verify: %s is intact: %d shards, %,d examples, every checksum"
-                                    + " and row count matches the manifest%n",
+                            "verify: %s is intact: %d shards, %,d examples; every checksum, row"
+                                    + " count, column and row length matches the manifest%n",
                             data, r.shards(), r.examples());
             return 0;
         }

@@ -196,9 +196,15 @@ public final class PrepareJob {
                 previous == null
                         ? TokenizerSource.read(c.tokenizer(), c.lowercase(), hadoop)
                         : TokenizerSource.read(existing.tokenizerPath(), false, hadoop);
+        if (previous != null) {
+            checkSameConfig(c, previous, qualified, hadoop);
+        }
         checkTokenizer(c, tokenizer.tokenizer());
 
         List<InputFiles.File> files = InputFiles.list(c.inputs(), hadoop);
+        if (previous != null) {
+            checkRecordedInputs(spark, hadoop, previous, files, qualified);
+        }
         long firstDoc = 0;
         Map<String, Long> firstExample = new HashMap<>();
         Map<String, Integer> firstShard = new HashMap<>();
@@ -773,6 +779,169 @@ public final class PrepareJob {
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * The settings an increment must share with the dataset it extends: each changes what a row
+     * holds or which rows exist ({@code inputs}, {@code input_format} and {@code shards} may
+     * differ; the tokenizer is compared by hash).
+     */
+    static final List<String> INCREMENT_CONTRACT =
+            List.of(
+                    "objective",
+                    "max_length",
+                    "lowercase",
+                    "text_field",
+                    "prefix_field",
+                    "target_field",
+                    "seed",
+                    "validation_fraction",
+                    "min_chars",
+                    "dedup",
+                    "padding_side",
+                    "masking",
+                    "mlm_probability",
+                    "mask_replace_prob",
+                    "random_replace_prob",
+                    "max_predictions",
+                    "whole_word_mask",
+                    "nsp",
+                    "short_seq_prob",
+                    "pack",
+                    "fim_rate",
+                    "fim_spm_rate",
+                    "fim_level");
+
+    /** {@code --incremental}: refuses a setting that differs from the dataset's recorded config. */
+    private static void checkSameConfig(
+            PrepareConfig c, JsonNode previous, Path dataset, Configuration hadoop) {
+        JsonNode recorded = previous.path("config");
+        JsonNode given = JSON.valueToTree(c.describe());
+        for (String key : INCREMENT_CONTRACT) {
+            JsonNode was = recorded.path(key);
+            JsonNode now = given.path(key);
+            boolean same =
+                    was.isNumber() && now.isNumber()
+                            ? was.doubleValue() == now.doubleValue()
+                            : was.equals(now);
+            if (!same) {
+                throw new BadInputException(
+                        "--incremental: --"
+                                + key.replace('_', '-')
+                                + " is "
+                                + shown(now)
+                                + " here, but "
+                                + dataset
+                                + " was prepared with "
+                                + shown(was)
+                                + "; give the recorded value, or prepare a new dataset (without"
+                                + " --incremental) for the new setting");
+            }
+        }
+        if (c.tokenizer() != null) {
+            String sha = TokenizerSource.read(c.tokenizer(), c.lowercase(), hadoop).sha256();
+            String recordedSha = previous.path("tokenizer").path("sha256").asText();
+            if (!sha.equals(recordedSha)) {
+                throw new BadInputException(
+                        "--incremental: --tokenizer "
+                                + c.tokenizer()
+                                + " (SHA-256 "
+                                + sha.substring(0, 12)
+                                + "…) is not the tokenizer "
+                                + dataset
+                                + " was prepared with ("
+                                + recordedSha.substring(0, Math.min(12, recordedSha.length()))
+                                + "…, kept in its tokenizer/ folder); give that one, or prepare a"
+                                + " new dataset");
+            }
+        }
+    }
+
+    private static String shown(JsonNode v) {
+        return v.isMissingNode() || v.isNull()
+                ? "unset"
+                : v.isTextual() ? v.asText() : v.toString();
+    }
+
+    /**
+     * {@code --incremental}: every input file an earlier increment recorded must still exist
+     * unchanged (size and modification time; the SHA-256 too for the files this run lists again),
+     * since its rows are in the dataset already.
+     */
+    private static void checkRecordedInputs(
+            SparkSession spark,
+            Configuration hadoop,
+            JsonNode previous,
+            List<InputFiles.File> listed,
+            Path dataset) {
+        String fix =
+                "; add new data as new files, or prepare the dataset anew without --incremental";
+        Map<String, InputFiles.File> byPath = new HashMap<>();
+        listed.forEach(f -> byPath.put(f.path(), f));
+        Map<String, String> recordedSha = new TreeMap<>();
+        Map<String, Integer> increment = new HashMap<>();
+        List<InputFiles.File> rehash = new ArrayList<>();
+        for (JsonNode inc : previous.path("increments")) {
+            for (JsonNode f : inc.path("files")) {
+                String path = f.path("path").asText();
+                int index = inc.path("index").asInt();
+                FileStatus status;
+                try {
+                    Path file = new Path(path);
+                    FileSystem files = file.getFileSystem(hadoop);
+                    status = files.exists(file) ? files.getFileStatus(file) : null;
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read " + path, e);
+                }
+                if (status == null) {
+                    throw new BadInputException(
+                            "--incremental: input file "
+                                    + path
+                                    + ", recorded by increment "
+                                    + index
+                                    + " of "
+                                    + dataset
+                                    + ", no longer exists (its rows are in the dataset)"
+                                    + fix);
+                }
+                long bytes = f.path("bytes").asLong();
+                long time = f.path("modification_time").asLong();
+                if (status.getLen() != bytes || status.getModificationTime() != time) {
+                    throw new BadInputException(
+                            "--incremental: input file "
+                                    + path
+                                    + " changed since increment "
+                                    + index
+                                    + " recorded it ("
+                                    + (status.getLen() != bytes
+                                            ? bytes + " → " + status.getLen() + " bytes"
+                                            : "modified at another time")
+                                    + ")"
+                                    + fix);
+                }
+                if (byPath.containsKey(path)) {
+                    rehash.add(byPath.get(path));
+                    recordedSha.put(path, f.path("sha256").asText());
+                    increment.put(path, index);
+                }
+            }
+        }
+        if (rehash.isEmpty()) {
+            return;
+        }
+        fileHashes(spark, rehash)
+                .forEach(
+                        (path, sha) -> {
+                            if (!sha.equals(recordedSha.get(path))) {
+                                throw new BadInputException(
+                                        "--incremental: input file "
+                                                + path
+                                                + " changed since increment "
+                                                + increment.get(path)
+                                                + " recorded it (its SHA-256 differs)"
+                                                + fix);
+                            }
+                        });
     }
 
     /** The dataset {@code --incremental} extends. */

@@ -9,6 +9,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -16,15 +17,20 @@ import org.apache.hadoop.fs.Path;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.metadata.BlockMetaData;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.Type;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.apache.spark.util.SerializableConfiguration;
 
 /**
  * {@code verify --data}: re-reads a prepared dataset and checks it against its manifest — every
  * shard's size, SHA-256 and row count (from the Parquet footer, with row groups of at most 1024
  * rows), per-split example totals, the tokenizer copy's hash, and no shard file the manifest does
- * not list. Files are hashed in parallel by Spark.
+ * not list; each shard's columns against the manifest's objective, and every row's arrays against
+ * its {@code max_length}. Files are hashed in parallel by Spark.
  */
 public final class VerifyJob {
     private VerifyJob() {}
@@ -33,8 +39,52 @@ public final class VerifyJob {
     public record Result(int shards, long examples, List<String> problems) {}
 
     private record Checked(
-            String path, long bytes, String sha256, long rows, long maxRowGroup, String error)
+            String path,
+            long bytes,
+            String sha256,
+            long rows,
+            long maxRowGroup,
+            String schema,
+            String error)
             implements java.io.Serializable {}
+
+    /** A shard's columns as {@code name:type} (type INT64, INT32, or array<INT32>), in order. */
+    static String describe(MessageType schema) {
+        List<String> fields = new ArrayList<>();
+        for (Type t : schema.getFields()) {
+            Type leaf = t;
+            boolean array = false;
+            while (!leaf.isPrimitive()) {
+                array = true;
+                leaf = leaf.asGroupType().getType(0);
+            }
+            String primitive = leaf.asPrimitiveType().getPrimitiveTypeName().name();
+            fields.add(t.getName() + ":" + (array ? "array<" + primitive + ">" : primitive));
+        }
+        return String.join(", ", fields);
+    }
+
+    /** What {@link #describe} gives for a shard of {@code split} that matches the manifest. */
+    static String expectedSchema(PreparedDataset dataset, String split) {
+        List<String> fields = new ArrayList<>();
+        for (String c : dataset.columns(split)) {
+            String type =
+                    switch (c) {
+                        case PreparedDataset.EXAMPLE_ID, PreparedDataset.DOC_ID -> "INT64";
+                        case PreparedDataset.NEXT_SENTENCE_LABEL -> "INT32";
+                        default -> "array<INT32>";
+                    };
+            fields.add(c + ":" + type);
+        }
+        return String.join(", ", fields);
+    }
+
+    /** The array columns of {@code split}: each must hold exactly max_length entries per row. */
+    private static List<String> arrayColumns(PreparedDataset dataset, String split) {
+        return dataset.columns(split).stream()
+                .filter(c -> expectedSchema(dataset, split).contains(c + ":array<"))
+                .toList();
+    }
 
     public static Result run(SparkSession spark, String data) {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
@@ -62,6 +112,7 @@ public final class VerifyJob {
                         .map(p -> check(new Path(rootString, p), p, serializable.value()))
                         .collect();
         Map<String, Long> rowsPerSplit = new HashMap<>();
+        Map<String, List<String>> wellFormed = new TreeMap<>();
         for (Checked c : checked) {
             PreparedDataset.Shard expected = byPath.get(c.path);
             if (c.error != null) {
@@ -81,6 +132,20 @@ public final class VerifyJob {
                                 + expected.sha256()
                                 + " (the file changed or is corrupt)");
             }
+            String schema = expectedSchema(dataset, expected.split());
+            if (!c.schema.equals(schema)) {
+                problems.add(
+                        c.path
+                                + ": columns ["
+                                + c.schema
+                                + "], the manifest's "
+                                + dataset.objective()
+                                + " dataset has ["
+                                + schema
+                                + "]");
+            } else {
+                wellFormed.computeIfAbsent(expected.split(), k -> new ArrayList<>()).add(c.path);
+            }
             if (c.rows != expected.rows()) {
                 problems.add(
                         c.path + ": " + c.rows + " rows, the manifest says " + expected.rows());
@@ -96,6 +161,37 @@ public final class VerifyJob {
             }
             rowsPerSplit.merge(expected.split(), c.rows, Long::sum);
         }
+        // Every row's arrays, in one scan per split (shards whose columns are wrong are reported
+        // above): a dataset mixing lengths can never pass.
+        int maxLength = dataset.maxLength();
+        wellFormed.forEach(
+                (split, rels) -> {
+                    String wrong =
+                            arrayColumns(dataset, split).stream()
+                                    .map(c -> "size(" + c + ") != " + maxLength)
+                                    .collect(java.util.stream.Collectors.joining(" OR "));
+                    List<Row> bad =
+                            spark.read()
+                                    .parquet(
+                                            rels.stream()
+                                                    .map(r -> new Path(rootString, r).toString())
+                                                    .toArray(String[]::new))
+                                    .where(wrong)
+                                    .groupBy(functions.input_file_name().as("file"))
+                                    .count()
+                                    .collectAsList();
+                    for (Row r : bad) {
+                        String file = r.getString(0);
+                        String rel = rels.stream().filter(file::endsWith).findFirst().orElse(file);
+                        problems.add(
+                                rel
+                                        + ": "
+                                        + r.getLong(1)
+                                        + " row(s) whose arrays are not "
+                                        + maxLength
+                                        + " long, the manifest's max_length");
+                    }
+                });
         for (String split : dataset.splits()) {
             long found = rowsPerSplit.getOrDefault(split, 0L);
             if (found != dataset.numExamples(split)) {
@@ -137,14 +233,16 @@ public final class VerifyJob {
         try {
             FileSystem fs = file.getFileSystem(conf);
             if (!fs.exists(file)) {
-                return new Checked(rel, 0, "", 0, 0, "missing");
+                return new Checked(rel, 0, "", 0, 0, "", "missing");
             }
             long bytes = fs.getFileStatus(file).getLen();
             String sha = PrepareJob.sha256(fs, file);
             long rows = 0;
             long maxGroup = 0;
+            String schema;
             try (ParquetFileReader reader =
                     ParquetFileReader.open(HadoopInputFile.fromPath(file, conf))) {
+                schema = describe(reader.getFooter().getFileMetaData().getSchema());
                 for (BlockMetaData block : reader.getFooter().getBlocks()) {
                     rows += block.getRowCount();
                     maxGroup = Math.max(maxGroup, block.getRowCount());
@@ -156,9 +254,10 @@ public final class VerifyJob {
                         sha,
                         0,
                         0,
+                        "",
                         "not a readable Parquet file (" + e.getMessage() + ")");
             }
-            return new Checked(rel, bytes, sha, rows, maxGroup, null);
+            return new Checked(rel, bytes, sha, rows, maxGroup, schema, null);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -127,4 +127,220 @@ class PrepareIncrementalTest {
         assertTrue(r.err().contains("train/part-00001.parquet: SHA-256"), r.err());
         assertEquals(1, r.errorLines().size(), r.err());
     }
+
+    /** A base dataset of {@code a.jsonl} (half the prose corpus), with {@code b.jsonl} waiting. */
+    private static String[] base(String name, String... flags) throws Exception {
+        Path inputs = Files.createDirectories(dir.resolve(name + "-inputs"));
+        List<String> lines = Files.readAllLines(f.prose.resolve("part-00000.jsonl"));
+        int half = lines.size() / 2;
+        Files.write(inputs.resolve("a.jsonl"), lines.subList(0, half));
+        List<String> args =
+                new java.util.ArrayList<>(
+                        List.of(
+                                "prepare",
+                                "--input",
+                                inputs.toString(),
+                                "--output",
+                                dir.resolve(name).toString(),
+                                "--shards",
+                                "2"));
+        args.addAll(List.of(flags));
+        ok(args.toArray(String[]::new));
+        Files.write(inputs.resolve("b.jsonl"), lines.subList(half, lines.size()));
+        args.add("--incremental");
+        return args.toArray(String[]::new);
+    }
+
+    /** {@code args} with {@code flag}'s value replaced (or the flag added, or dropped if null). */
+    private static String[] with(String[] args, String flag, String value) {
+        List<String> out = new java.util.ArrayList<>(List.of(args));
+        int at = out.indexOf(flag);
+        boolean isSwitch = value != null && value.isEmpty();
+        if (at >= 0) {
+            boolean hasValue = at + 1 < out.size() && !out.get(at + 1).startsWith("--");
+            if (hasValue) {
+                out.remove(at + 1);
+            }
+            out.remove(at);
+        }
+        if (value != null) {
+            out.add(flag);
+            if (!isSwitch) {
+                out.add(value);
+            }
+        }
+        return out.toArray(String[]::new);
+    }
+
+    private static void refused(String[] args, String expected) throws Exception {
+        Path data = Path.of(args[List.of(args).indexOf("--output") + 1]);
+        byte[] manifest = Files.readAllBytes(data.resolve("manifest.json"));
+        Map<String, byte[]> shards = shardBytes(data);
+        CommandLineRun r = CommandLineRun.of(args);
+        assertEquals(2, r.status(), String.join(" ", args) + ": " + r.err());
+        assertEquals(1, r.errorLines().size(), r.err());
+        assertTrue(r.errorLines().get(0).contains(expected), expected + " not in " + r.err());
+        assertArrayEquals(manifest, Files.readAllBytes(data.resolve("manifest.json")));
+        assertEquals(shards.keySet(), shardBytes(data).keySet());
+    }
+
+    @Test
+    void anIncrementRefusesEveryRecordedSettingChanged() throws Exception {
+        String[] mlm =
+                base(
+                        "contract-mlm",
+                        "--tokenizer",
+                        f.wordpiece.toString(),
+                        "--nsp",
+                        "--max-length",
+                        "64",
+                        "--seed",
+                        "3");
+        refused(
+                with(with(mlm, "--nsp", null), "--objective", "clm"),
+                "--objective is clm here, but");
+        refused(with(mlm, "--max-length", "32"), "--max-length is 32 here, but");
+        refused(with(mlm, "--max-length", "32"), "was prepared with 64");
+        refused(with(mlm, "--tokenizer", f.bpe.toString()), "is not the tokenizer");
+        refused(with(mlm, "--masking", "fixed-count"), "--masking is fixed-count here");
+        refused(with(mlm, "--mlm-probability", "0.2"), "--mlm-probability is 0.2 here");
+        refused(with(mlm, "--whole-word-mask", ""), "--whole-word-mask is true here");
+        refused(with(mlm, "--nsp", null), "--nsp is false here, but");
+        refused(with(mlm, "--padding-side", "left"), "--padding-side is left here");
+        refused(with(mlm, "--seed", "4"), "--seed is 4 here, but");
+        refused(with(mlm, "--seed", null), "--seed is 42 here, but");
+        refused(with(mlm, "--validation-fraction", "0.2"), "--validation-fraction is 0.2");
+
+        String[] clm =
+                base(
+                        "contract-clm",
+                        "--tokenizer",
+                        f.bpe.toString(),
+                        "--objective",
+                        "clm",
+                        "--pack",
+                        "--fim-rate",
+                        "0.5",
+                        "--max-length",
+                        "64");
+        refused(with(clm, "--fim-rate", "0.2"), "--fim-rate is 0.2 here, but");
+        refused(with(clm, "--fim-spm-rate", "0.1"), "--fim-spm-rate is 0.1 here");
+        refused(with(clm, "--fim-level", "context"), "--fim-level is context here");
+        refused(with(clm, "--pack", null), "--pack is false here, but");
+
+        // The unchanged command still adds b.jsonl, and the next one is up to date.
+        ok(mlm);
+        assertEquals(2, manifest(dir.resolve("contract-mlm")).path("increments").size());
+        assertEquals(0, CommandLineRun.of("verify", "--data", dir + "/contract-mlm").status());
+    }
+
+    @Test
+    void anIncrementRefusesARecordedInputFileThatChangedOrVanished() throws Exception {
+        String[] grown = base("grown", "--tokenizer", f.wordpiece.toString());
+        Path a = dir.resolve("grown-inputs/a.jsonl");
+        Files.writeString(
+                a, "{\"text\": \"one more line\"}\n", java.nio.file.StandardOpenOption.APPEND);
+        refused(grown, "a.jsonl changed since increment 0 recorded it");
+
+        // Same size and modification time, other bytes: only the SHA-256 tells.
+        String[] edited = base("edited", "--tokenizer", f.wordpiece.toString());
+        Path e = dir.resolve("edited-inputs/a.jsonl");
+        byte[] bytes = Files.readAllBytes(e);
+        var time = Files.getLastModifiedTime(e);
+        int at = new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).indexOf("e");
+        bytes[at] = 'E';
+        Files.write(e, bytes);
+        Files.setLastModifiedTime(e, time);
+        refused(edited, "a.jsonl changed since increment 0 recorded it (its SHA-256 differs)");
+
+        String[] removed = base("removed", "--tokenizer", f.wordpiece.toString());
+        Files.delete(dir.resolve("removed-inputs/a.jsonl"));
+        refused(removed, "a.jsonl, recorded by increment 0 of");
+        refused(removed, "no longer exists");
+    }
+
+    @Test
+    void verifyRefusesShardsOfAnotherLengthOrObjective() throws Exception {
+        String[] flags = {"--tokenizer", f.wordpiece.toString(), "--shards", "2"};
+        Path at64 = dir.resolve("at64");
+        Path at32 = dir.resolve("at32");
+        Path clm = dir.resolve("clm-shards");
+        List<String> common = List.of("prepare", "--input", f.prose.toString());
+        for (Path out : List.of(at64, at32)) {
+            List<String> args = new java.util.ArrayList<>(common);
+            args.addAll(List.of(flags));
+            args.addAll(
+                    List.of("--output", out.toString(), "--max-length", out == at64 ? "64" : "32"));
+            ok(args.toArray(String[]::new));
+        }
+        ok(
+                "prepare",
+                "--input",
+                f.code.toString(),
+                "--tokenizer",
+                f.bpe.toString(),
+                "--objective",
+                "clm",
+                "--max-length",
+                "64",
+                "--output",
+                clm.toString());
+        // A shard of rows of 32 in a dataset of 64, its manifest entry made to match its bytes,
+        // so that only the rows tell.
+        CommandLineRun mixed = verifyWithShardFrom(at64, at32, "mixed");
+        assertTrue(mixed.err().contains("row(s) whose arrays are not 64 long"), mixed.err());
+        CommandLineRun other = verifyWithShardFrom(at64, clm, "other");
+        assertTrue(other.err().contains("columns [example_id:INT64"), other.err());
+        assertTrue(other.err().contains("the manifest's mlm dataset has"), other.err());
+    }
+
+    private static CommandLineRun verifyWithShardFrom(Path data, Path donor, String name)
+            throws Exception {
+        Path copy = dir.resolve(name);
+        try (var walk = Files.walk(data)) {
+            for (Path p : walk.toList()) {
+                Path target = copy.resolve(data.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+        String shard = "train/part-00000.parquet";
+        Files.copy(
+                donor.resolve(shard),
+                copy.resolve(shard),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        byte[] bytes = Files.readAllBytes(copy.resolve(shard));
+        var json = (com.fasterxml.jackson.databind.node.ObjectNode) manifest(copy);
+        long rowsBefore = 0;
+        long rowsAfter = 0;
+        for (JsonNode s : json.path("shards")) {
+            if (s.path("path").asText().equals(shard)) {
+                var o = (com.fasterxml.jackson.databind.node.ObjectNode) s;
+                rowsBefore = o.path("rows").asLong();
+                o.put("bytes", bytes.length);
+                o.put(
+                        "sha256",
+                        java.util.HexFormat.of()
+                                .formatHex(
+                                        java.security.MessageDigest.getInstance("SHA-256")
+                                                .digest(bytes)));
+                for (JsonNode d : manifest(donor).path("shards")) {
+                    if (d.path("path").asText().equals(shard)) {
+                        rowsAfter = d.path("rows").asLong();
+                        o.put("rows", rowsAfter);
+                    }
+                }
+            }
+        }
+        var examples = (com.fasterxml.jackson.databind.node.ObjectNode) json.path("num_examples");
+        examples.put("train", examples.path("train").asLong() - rowsBefore + rowsAfter);
+        Files.writeString(copy.resolve("manifest.json"), json.toPrettyString());
+        CommandLineRun r = CommandLineRun.of("verify", "--data", copy.toString());
+        assertEquals(1, r.status(), r.err());
+        assertEquals(1, r.errorLines().size(), r.err());
+        return r;
+    }
 }
