@@ -1,6 +1,7 @@
 package dev.lmspark.cli;
 
 import dev.lmspark.spark.InputFormat;
+import dev.lmspark.spark.InvalidUtf8;
 import java.util.List;
 import picocli.CommandLine.Option;
 
@@ -33,4 +34,12 @@ final class InputOptions {
             paramLabel = "NAME",
             description = "JSON field or Parquet column with the text (default: ${DEFAULT-VALUE}).")
     String textField = "text";
+
+    @Option(
+            names = "--max-invalid-utf8-fraction",
+            paramLabel = "F",
+            description =
+                    "Refuse the input when malformed UTF-8 sequences exceed this share of its"
+                            + " characters (default: 1, only warn with the count and share).")
+    double maxInvalidUtf8Fraction = InvalidUtf8.NO_LIMIT;
 }

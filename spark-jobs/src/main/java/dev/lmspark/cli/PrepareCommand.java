@@ -245,7 +245,8 @@ final class PrepareCommand implements Callable<Integer> {
                     fimLevel,
                     paddingSide,
                     partitions,
-                    stageTiming);
+                    stageTiming,
+                    input.maxInvalidUtf8Fraction);
         } catch (IllegalArgumentException e) {
             throw new BadInputException(e.getMessage(), e);
         }

@@ -11,6 +11,7 @@ import dev.lmspark.jobs.SampleCorpusJob;
 import dev.lmspark.jobs.TrainTokenizerJob;
 import dev.lmspark.spark.HadoopPaths;
 import dev.lmspark.spark.InputFormat;
+import dev.lmspark.spark.InvalidUtf8;
 import dev.lmspark.spark.SparkSessions;
 import dev.lmspark.train.EvaluateJob;
 import dev.lmspark.train.Evaluator;
@@ -135,7 +136,8 @@ final class QuickstartCommand implements Callable<Integer> {
                                 tokenizer,
                                 tokenizerDir,
                                 true,
-                                0),
+                                0,
+                                InvalidUtf8.NO_LIMIT),
                         err);
 
         err.printf("quickstart: 3/7 prepare (%s)%n", mlm ? "mlm, nsp" : "clm, pack, fim");
@@ -169,7 +171,8 @@ final class QuickstartCommand implements Callable<Integer> {
                                 "document",
                                 "right",
                                 0,
-                                false),
+                                false,
+                                InvalidUtf8.NO_LIMIT),
                         err);
 
         err.printf(

@@ -88,7 +88,8 @@ final class TrainTokenizerCommand implements Callable<Integer> {
                         tokenizer,
                         output,
                         overwrite,
-                        partitions);
+                        partitions,
+                        input.maxInvalidUtf8Fraction);
         var spark =
                 SparkSessions.start(
                         "lmspark train-tokenizer", sparkOptions.master(), sparkOptions.conf());

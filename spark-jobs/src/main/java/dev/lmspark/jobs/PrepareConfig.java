@@ -4,6 +4,7 @@ import dev.lmspark.data.BadInputException;
 import dev.lmspark.data.collate.MaskingConfig;
 import dev.lmspark.spark.HadoopPaths;
 import dev.lmspark.spark.InputFormat;
+import dev.lmspark.spark.InvalidUtf8;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,7 +42,8 @@ public record PrepareConfig(
         String fimLevel,
         String paddingSide,
         int partitions,
-        boolean stageTiming)
+        boolean stageTiming,
+        double maxInvalidUtf8Fraction)
         implements Serializable {
 
     /** What the dataset trains. */
@@ -66,6 +68,7 @@ public record PrepareConfig(
     }
 
     public PrepareConfig {
+        InvalidUtf8.checkFraction(maxInvalidUtf8Fraction);
         if (inputs == null || inputs.isEmpty()) {
             throw new BadInputException("--input is required: one or more paths or globs");
         }

@@ -14,6 +14,7 @@ import dev.lmspark.spark.DocumentReader;
 import dev.lmspark.spark.FaultInjection;
 import dev.lmspark.spark.HadoopPaths;
 import dev.lmspark.spark.InputFiles;
+import dev.lmspark.spark.InvalidUtf8;
 import dev.lmspark.spark.TokenizerSource;
 import dev.lmspark.spark.data.PreparedDataset;
 import dev.lmspark.spark.ml.Examples;
@@ -271,13 +272,34 @@ public final class PrepareJob {
             Dataset<Row> docs = filter(raw, c).persist(StorageLevel.MEMORY_AND_DISK());
             Map<String, Long> docsPerSplit = new TreeMap<>();
             long replacements = 0;
+            long characters = 0;
+            Column length =
+                    c.columns().stream()
+                            .map(
+                                    col ->
+                                            functions.coalesce(
+                                                    functions.length(functions.col(col)),
+                                                    functions.lit(0)))
+                            .reduce(Column::plus)
+                            .orElseThrow();
             for (Row r :
                     docs.groupBy(Sequences.SPLIT)
-                            .agg(functions.count(functions.lit(1)), functions.sum("replacements"))
+                            .agg(
+                                    functions.count(functions.lit(1)),
+                                    functions.sum("replacements"),
+                                    functions.sum(length))
                             .collectAsList()) {
                 docsPerSplit.put(r.getString(0), r.getLong(1));
                 replacements += r.isNullAt(2) ? 0 : r.getLong(2);
+                characters += r.isNullAt(3) ? 0 : r.getLong(3);
             }
+            InvalidUtf8.report(
+                    "prepare",
+                    c.inputs(),
+                    replacements,
+                    characters,
+                    c.maxInvalidUtf8Fraction(),
+                    progress);
             long kept = docsPerSplit.values().stream().mapToLong(Long::longValue).sum();
             reader.release();
             if (filtering) {

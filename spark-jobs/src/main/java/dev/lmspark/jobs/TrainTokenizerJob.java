@@ -10,6 +10,7 @@ import dev.lmspark.spark.DocumentReader;
 import dev.lmspark.spark.HadoopPaths;
 import dev.lmspark.spark.InputFiles;
 import dev.lmspark.spark.InputFormat;
+import dev.lmspark.spark.InvalidUtf8;
 import java.io.PrintWriter;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -45,8 +46,10 @@ public final class TrainTokenizerJob {
             TokenizerSpec spec,
             String output,
             boolean overwrite,
-            int partitions) {
+            int partitions,
+            double maxInvalidUtf8Fraction) {
         public Config {
+            InvalidUtf8.checkFraction(maxInvalidUtf8Fraction);
             if (inputs == null || inputs.isEmpty()) {
                 throw new BadInputException("--input is required: one or more paths or globs");
             }
@@ -88,8 +91,8 @@ public final class TrainTokenizerJob {
                 config.format() != null
                         ? config.format()
                         : InputFormat.fromPath(files.get(0).path());
-        JavaRDD<String> docs =
-                new DocumentReader(format, List.of(config.textField())).texts(spark, files);
+        JavaRDD<String[]> docs =
+                new DocumentReader(format, List.of(config.textField())).documents(spark, files);
         int partitions =
                 config.partitions() > 0
                         ? config.partitions()
@@ -105,6 +108,15 @@ public final class TrainTokenizerJob {
                 "train-tokenizer: counting words in %d tasks (%s)%n",
                 partitions, config.spec().type().cliName());
         Map<String, Long> wordCounts = new HashMap<>(counts.collectAsMap());
+        Long replacements = wordCounts.remove(REPLACEMENTS);
+        Long characters = wordCounts.remove(CHARACTERS);
+        InvalidUtf8.report(
+                "train-tokenizer",
+                config.inputs(),
+                replacements == null ? 0 : replacements,
+                characters == null ? 0 : characters,
+                config.maxInvalidUtf8Fraction(),
+                progress);
         long total = wordCounts.values().stream().mapToLong(Long::longValue).sum();
         if (wordCounts.isEmpty()) {
             throw new BadInputException(
@@ -148,14 +160,30 @@ public final class TrainTokenizerJob {
                 seconds);
     }
 
+    /**
+     * Counts under these keys ride along with the word counts (one reduce, exactly once whatever
+     * the retries); no pre-tokenizer yields a word with a space in it.
+     */
+    private static final String REPLACEMENTS = " invalid utf-8";
+
+    private static final String CHARACTERS = " characters";
+
+    /** Word counts of documents {text, replacement count}, plus the two counts above. */
     private static Iterator<Tuple2<String, Long>> countWords(
-            Iterator<String> texts, PreTokenizer pre) {
+            Iterator<String[]> documents, PreTokenizer pre) {
         Map<String, Long> local = new HashMap<>();
-        while (texts.hasNext()) {
-            for (String word : pre.words(texts.next())) {
+        long replacements = 0;
+        long characters = 0;
+        while (documents.hasNext()) {
+            String[] d = documents.next();
+            replacements += Long.parseLong(d[1]);
+            characters += d[0].length();
+            for (String word : pre.words(d[0])) {
                 local.merge(word, 1L, Long::sum);
             }
         }
+        local.put(REPLACEMENTS, replacements);
+        local.put(CHARACTERS, characters);
         return local.entrySet().stream()
                 .map(e -> new Tuple2<>(e.getKey(), e.getValue()))
                 .iterator();

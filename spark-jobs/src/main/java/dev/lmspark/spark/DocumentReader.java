@@ -122,10 +122,20 @@ public final class DocumentReader implements Serializable {
      * does not matter, such as counting words).
      */
     public JavaRDD<String> texts(SparkSession spark, List<InputFiles.File> files) {
+        return documents(spark, files).map(values -> values[0]);
+    }
+
+    /**
+     * The first field's documents as {text, invalid UTF-8 replacement count}, in file order, not
+     * indexed.
+     */
+    public JavaRDD<String[]> documents(SparkSession spark, List<InputFiles.File> files) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        List<JavaRDD<String>> parts = new ArrayList<>();
+        List<JavaRDD<String[]>> parts = new ArrayList<>();
         for (InputFiles.File file : files) {
-            parts.add(readFile(spark, sc, file.path()).map(values -> values[0]));
+            parts.add(
+                    readFile(spark, sc, file.path())
+                            .map(v -> new String[] {v[0], v[v.length - 1]}));
         }
         return parts.size() == 1 ? parts.get(0) : sc.union(parts.toArray(JavaRDD[]::new));
     }

@@ -10,9 +10,10 @@ import java.util.regex.Pattern;
 /**
  * Keeps secrets given on the command line out of what lmspark prints. A secret is the value of a
  * {@code key=value} argument (a {@code --conf} entry, or a misspelt {@code --flag=value}) whose key
- * matches {@link #REDACTION_REGEX}, the argument after such a {@code --flag}, and the user-info
- * part of a URI ({@code s3a://key:secret@bucket/…}). Spark's own logs, UI and event logs are
- * covered by {@code spark.redaction.regex}, which {@link SparkSessions} sets to the same pattern.
+ * holds one of {@link #REDACTION_REGEX}'s words ending a word, the argument after such a {@code
+ * --flag}, and the user-info part of a URI ({@code s3a://key:secret@bucket/…}). Spark's own logs,
+ * UI and event logs are covered by {@code spark.redaction.regex}, which {@link SparkSessions} sets
+ * to {@link #REDACTION_REGEX}.
  */
 public final class Secrets {
     /** Keys whose values are secret: Spark's default, widened to keys and credentials. */
@@ -21,7 +22,14 @@ public final class Secrets {
     /** What a secret is replaced with, as Spark writes it. */
     public static final String REDACTED = "*********(redacted)";
 
-    private static final Pattern SENSITIVE = Pattern.compile(REDACTION_REGEX);
+    /**
+     * The same words, ending a word: {@code --api-token}, {@code fs.s3a.secret.key} and {@code
+     * fs.azure.account.key.NAME} are secret; lmspark's own {@code --tokenizer} and {@code
+     * --max-tokens} are not.
+     */
+    private static final Pattern SENSITIVE =
+            Pattern.compile("(?i)(secret|password|passwd|token|credential|key)(?![a-z])");
+
     private static final Pattern USER_INFO =
             Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]*://([^/@]+)@");
 

@@ -88,20 +88,81 @@ class PrepareBadInputTest {
                         .getBytes(StandardCharsets.ISO_8859_1);
         Files.write(bad, latin1);
         Path out = dir.resolve("utf8");
-        ok(
-                "prepare",
+        var r =
+                ok(
+                        "prepare",
+                        "--input",
+                        bad.toString(),
+                        "--tokenizer",
+                        f.wordpiece.toString(),
+                        "--output",
+                        out.toString(),
+                        "--validation-fraction",
+                        "0",
+                        "--max-length",
+                        "32");
+        assertEquals(
+                2, manifest(out).path("statistics").path("invalid_utf8_replacements").asLong());
+        // 2 of 53 characters: warned with the count and share.
+        assertTrue(
+                r.err()
+                        .contains(
+                                "prepare: warning: --input holds 2 invalid UTF-8 sequence(s),"
+                                        + " each read as U+FFFD (3.7736% of 53 characters)"),
+                r.err());
+
+        // Above --max-invalid-utf8-fraction: refused, by prepare and train-tokenizer alike.
+        refused(
+                "2 invalid UTF-8 sequence(s), each read as U+FFFD (3.7736% of 53 characters),"
+                        + " above --max-invalid-utf8-fraction 0.01",
                 "--input",
                 bad.toString(),
                 "--tokenizer",
                 f.wordpiece.toString(),
-                "--output",
-                out.toString(),
-                "--validation-fraction",
-                "0",
-                "--max-length",
-                "32");
-        assertEquals(
-                2, manifest(out).path("statistics").path("invalid_utf8_replacements").asLong());
+                "--max-invalid-utf8-fraction",
+                "0.01");
+        refused(
+                "--max-invalid-utf8-fraction 1.5 must be between 0 and 1",
+                "--input",
+                bad.toString(),
+                "--tokenizer",
+                f.wordpiece.toString(),
+                "--max-invalid-utf8-fraction",
+                "1.5");
+        Path tok = dir.resolve("utf8-tokenizer");
+        var t =
+                dev.lmspark.cli.CommandLineRun.of(
+                        "train-tokenizer",
+                        "--input",
+                        bad.toString(),
+                        "--output",
+                        tok.toString(),
+                        "--max-invalid-utf8-fraction",
+                        "0.01");
+        assertEquals(2, t.status(), t.err());
+        assertTrue(t.err().contains("above --max-invalid-utf8-fraction 0.01"), t.err());
+        assertFalse(Files.exists(tok));
+        var warned =
+                dev.lmspark.cli.CommandLineRun.of(
+                        "train-tokenizer", "--input", bad.toString(), "--output", tok.toString());
+        assertEquals(0, warned.status(), warned.err());
+        assertTrue(
+                warned.err().contains("train-tokenizer: warning: --input holds 2 invalid UTF-8"),
+                warned.err());
+
+        // Random bytes as a "text corpus": refused at a sensible threshold.
+        Path random = dir.resolve("random.txt");
+        byte[] noise = new byte[100_000];
+        new java.util.Random(7).nextBytes(noise);
+        Files.write(random, noise);
+        refused(
+                "above --max-invalid-utf8-fraction 0.001",
+                "--input",
+                random.toString(),
+                "--tokenizer",
+                f.wordpiece.toString(),
+                "--max-invalid-utf8-fraction",
+                "0.001");
     }
 
     @Test

@@ -645,7 +645,8 @@ class PrepareJobTest {
                         "context",
                         "right",
                         0,
-                        false);
+                        false,
+                        1.0);
         var pipeline = PrepareJob.pipeline(c, f.bpe.toString());
         Path saved = dir.resolve("pipeline");
         pipeline.write().overwrite().save(saved.toString());
