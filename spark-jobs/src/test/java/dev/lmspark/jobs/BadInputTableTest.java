@@ -9,10 +9,8 @@ import dev.lmspark.cli.CommandLineRun;
 import dev.lmspark.cli.Main;
 import dev.lmspark.spark.SharedSpark;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -116,20 +114,8 @@ class BadInputTableTest {
                         .replaceFirst("\"format_version\"\\s*:\\s*\\d+", "\"format_version\": 99"));
     }
 
-    private static Path copy(Path from, Path to) {
-        try (Stream<Path> all = Files.walk(from)) {
-            for (Path p : all.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return to;
+    private static Path copy(Path from, Path to) throws IOException {
+        return PrepareFixture.copyTree(from, to);
     }
 
     /** {@code expected} text in the error line | the command line. */

@@ -99,6 +99,22 @@ public final class PrepareFixture {
         return JSON.readTree(data.resolve("manifest.json").toFile());
     }
 
+    /** Copies folder {@code from} (a dataset, a checkpoint) to {@code to}; returns {@code to}. */
+    public static Path copyTree(Path from, Path to) throws IOException {
+        try (java.util.stream.Stream<Path> files = Files.walk(from)) {
+            for (Path p : files.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.createDirectories(target.getParent());
+                    Files.copy(p, target);
+                }
+            }
+        }
+        return to;
+    }
+
     /** A split's rows as Spark reads them, in example_id order. */
     public static List<Row> rows(Path data, String split) {
         return SharedSpark.session()

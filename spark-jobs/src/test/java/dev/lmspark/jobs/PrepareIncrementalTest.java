@@ -297,16 +297,7 @@ class PrepareIncrementalTest {
     private static CommandLineRun verifyWithShardFrom(Path data, Path donor, String name)
             throws Exception {
         Path copy = dir.resolve(name);
-        try (var walk = Files.walk(data)) {
-            for (Path p : walk.toList()) {
-                Path target = copy.resolve(data.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target);
-                }
-            }
-        }
+        PrepareFixture.copyTree(data, copy);
         String shard = "train/part-00000.parquet";
         Files.copy(
                 donor.resolve(shard),
