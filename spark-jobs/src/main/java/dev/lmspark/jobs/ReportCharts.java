@@ -135,10 +135,7 @@ final class ReportCharts {
                         new Line("learning rate", trained, "lr", LEARNING_RATE))
                 .ifPresent(
                         c -> {
-                            NumberAxis axis = (NumberAxis) c.getXYPlot().getRangeAxis();
-                            // From zero: a constant rate is a flat line, not a zoomed-in band.
-                            axis.setAutoRangeIncludesZero(true);
-                            axis.setNumberFormatOverride(new LearningRateFormat());
+                            fromZero(c).setNumberFormatOverride(new LearningRateFormat());
                             panels.add(c);
                         });
         single(
@@ -147,9 +144,7 @@ final class ReportCharts {
                         new Line("tokens/s", trained, "tokens_per_s", THROUGHPUT))
                 .ifPresent(
                         c -> {
-                            NumberAxis axis = (NumberAxis) c.getXYPlot().getRangeAxis();
-                            axis.setAutoRangeIncludesZero(true);
-                            axis.setNumberFormatOverride(grouped());
+                            fromZero(c).setNumberFormatOverride(grouped());
                             panels.add(c);
                         });
         timeSplit(trained).ifPresent(panels::add);
@@ -164,6 +159,16 @@ final class ReportCharts {
             panel.getXYPlot().getDomainAxis().setRange(first - margin, last + margin);
         }
         return panels;
+    }
+
+    /**
+     * {@code chart}'s value axis, set to include zero: a constant rate or time is then a flat line,
+     * not a zoomed-in band of noise.
+     */
+    private static NumberAxis fromZero(JFreeChart chart) {
+        NumberAxis axis = (NumberAxis) chart.getXYPlot().getRangeAxis();
+        axis.setAutoRangeIncludesZero(true);
+        return axis;
     }
 
     /** Where a round's wall time went (train's time-split keys; runs before them have none). */
@@ -186,8 +191,7 @@ final class ReportCharts {
         return chart("Time per round", "seconds", lines, List.of(), null)
                 .map(
                         c -> {
-                            ((NumberAxis) c.getXYPlot().getRangeAxis())
-                                    .setAutoRangeIncludesZero(true);
+                            fromZero(c);
                             return c;
                         });
     }
@@ -210,8 +214,7 @@ final class ReportCharts {
         return chart("Worker compute time", "seconds", lines, List.of(), null)
                 .map(
                         c -> {
-                            ((NumberAxis) c.getXYPlot().getRangeAxis())
-                                    .setAutoRangeIncludesZero(true);
+                            fromZero(c);
                             return c;
                         });
     }
