@@ -210,6 +210,14 @@ class PrepareIncrementalTest {
         refused(with(mlm, "--seed", "4"), "--seed is 4 here, but");
         refused(with(mlm, "--seed", null), "--seed is 42 here, but");
         refused(with(mlm, "--validation-fraction", "0.2"), "--validation-fraction is 0.2");
+        refused(with(mlm, "--mask-replace-prob", "0.7"), "--mask-replace-prob is 0.7 here");
+        refused(with(mlm, "--random-replace-prob", "0.2"), "--random-replace-prob is 0.2");
+        refused(with(mlm, "--max-predictions", "5"), "--max-predictions is 5 here");
+        refused(with(mlm, "--short-seq-prob", "0.3"), "--short-seq-prob is 0.3 here");
+        refused(with(mlm, "--min-chars", "10"), "--min-chars is 10 here, but");
+        refused(with(mlm, "--dedup", ""), "--dedup is true here, but");
+        refused(with(mlm, "--lowercase", ""), "--lowercase is true here, but");
+        refused(with(mlm, "--text-field", "body"), "--text-field is body here, but");
 
         String[] clm =
                 base(
