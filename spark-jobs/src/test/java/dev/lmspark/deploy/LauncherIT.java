@@ -234,6 +234,38 @@ class LauncherIT {
     }
 
     @Test
+    void dryRunPrintsTheCommandWithSecretsRedacted() throws Exception {
+        // No SPARK_HOME, no cluster, nothing built for it: only the command is printed.
+        Result r =
+                launch(
+                        "train",
+                        "--master",
+                        "yarn",
+                        "--conf",
+                        "spark.hadoop.fs.s3a.secret.key=DryRunSecret1",
+                        "--data",
+                        "s3a://AKIA:DryRunSecret2@bucket/data",
+                        "--output",
+                        "hdfs:///runs/a",
+                        "--dry-run");
+        assertEquals(0, r.status(), r.err());
+        assertEquals(1, r.out().lines().count(), r.out());
+        assertTrue(
+                r.out().contains("/bin/spark-submit --class dev.lmspark.cli.Main --master yarn"),
+                r.out());
+        assertTrue(
+                r.out().contains("--conf spark.hadoop.fs.s3a.secret.key=*********(redacted)"),
+                r.out());
+        assertTrue(r.out().contains("--data s3a://*********(redacted)@bucket/data"), r.out());
+        assertTrue(r.out().endsWith("--output hdfs:///runs/a\n"), r.out());
+        assertFalse((r.out() + r.err()).contains("DryRunSecret"), r.out() + r.err());
+        assertFalse(r.out().contains("--dry-run"), r.out());
+        Result local = launch("prepare", "--master", "local[2]", "--dry-run");
+        assertEquals(0, local.status(), local.err());
+        assertTrue(local.out().contains("dev.lmspark.cli.Main prepare --master 'local[2]'"));
+    }
+
+    @Test
     void aFailedFirstBuildPrintsNoColourCodes() throws Exception {
         // A copy of the launcher in an unbuilt tree, with an mvn that prints what Maven 3.8 does
         // (colour resets even with -B -q) and fails.
