@@ -1,5 +1,6 @@
 package dev.lmspark.spark;
 
+import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 
@@ -29,7 +30,24 @@ public final class SparkSessions {
             // Spark's default misses e.g. fs.azure.account.key.* and fs.s3a.access.key.
             builder.config("spark.redaction.regex", Secrets.REDACTION_REGEX);
         }
-        conf.forEach(builder::config);
+        conf.forEach((key, value) -> builder.config(key, merged(key, value)));
         return builder.getOrCreate();
+    }
+
+    /** JVM flags the launcher sets and a {@code --conf} of the same key must not drop. */
+    static final List<String> JAVA_OPTIONS =
+            List.of("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions");
+
+    /**
+     * {@code value}, or for {@link #JAVA_OPTIONS} the flags already set (by the launcher, or by
+     * spark-submit as a system property) followed by {@code value}: a user's GC flags must not drop
+     * {@code -Dai.djl.offline=true} or the {@code --add-opens} Spark needs on Java 17.
+     */
+    static String merged(String key, String value) {
+        String set = System.getProperty(key);
+        if (!JAVA_OPTIONS.contains(key) || set == null || set.isBlank()) {
+            return value;
+        }
+        return set.contains(value) ? set : set.strip() + " " + value;
     }
 }

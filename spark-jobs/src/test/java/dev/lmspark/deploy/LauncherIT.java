@@ -243,6 +243,8 @@ class LauncherIT {
                         "yarn",
                         "--conf",
                         "spark.hadoop.fs.s3a.secret.key=DryRunSecret1",
+                        "--conf",
+                        "spark.executor.extraJavaOptions=-XX:+UseG1GC",
                         "--data",
                         "s3a://AKIA:DryRunSecret2@bucket/data",
                         "--output",
@@ -257,6 +259,13 @@ class LauncherIT {
                 r.out().contains("--conf spark.hadoop.fs.s3a.secret.key=*********(redacted)"),
                 r.out());
         assertTrue(r.out().contains("--data s3a://*********(redacted)@bucket/data"), r.out());
+        // A user's executor JVM flags are added to the launcher's, not put in their place.
+        assertTrue(
+                r.out()
+                        .contains(
+                                "--conf 'spark.executor.extraJavaOptions=-Dai.djl.offline=true"
+                                        + " -XX:+UseG1GC' --conf spark.executorEnv"),
+                r.out());
         assertTrue(r.out().endsWith("--output hdfs:///runs/a\n"), r.out());
         assertFalse((r.out() + r.err()).contains("DryRunSecret"), r.out() + r.err());
         assertFalse(r.out().contains("--dry-run"), r.out());
