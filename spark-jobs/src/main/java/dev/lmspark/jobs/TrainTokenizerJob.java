@@ -177,7 +177,7 @@ public final class TrainTokenizerJob {
         while (documents.hasNext()) {
             String[] d = documents.next();
             replacements += Long.parseLong(d[1]);
-            characters += d[0].length();
+            characters += d[0].codePointCount(0, d[0].length()); // as Spark's length()
             for (String word : pre.words(d[0])) {
                 local.merge(word, 1L, Long::sum);
             }

@@ -30,8 +30,11 @@ public final class Secrets {
     private static final Pattern SENSITIVE =
             Pattern.compile("(?i)(secret|password|passwd|token|credential|key)(?![a-z])");
 
-    private static final Pattern USER_INFO =
-            Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]*://([^/@]+)@");
+    /** The user-info of a URI anywhere in a value ({@code k8s://https://user:pw@host} too). */
+    private static final Pattern USER_INFO = Pattern.compile("://([^/@\\s]+)@");
+
+    /** A {@code key=value} inside a value, e.g. {@code -Dx.password=…} in extraJavaOptions. */
+    private static final Pattern NESTED = Pattern.compile("(?:^|\\s)(?:-D)?([^\\s=]+)=(\\S+)");
 
     private final List<String> values;
 
@@ -46,24 +49,47 @@ public final class Secrets {
         List<String> values = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
-            Matcher uri = USER_INFO.matcher(a.contains("=") ? a.substring(a.indexOf('=') + 1) : a);
-            if (uri.find()) {
-                values.add(uri.group(1));
+            Matcher uri = USER_INFO.matcher(a);
+            while (uri.find()) {
+                add(values, uri.group(1));
             }
-            int eq = a.indexOf('=');
-            if (eq > 0 && SENSITIVE.matcher(a.substring(0, eq)).find()) {
-                if (eq + 1 < a.length()) {
-                    values.add(a.substring(eq + 1));
+            // key=value, also inside --flag=key=value (--conf=…, a misspelt --cnof=…) and inside
+            // a value (-Dkey=value in extraJavaOptions).
+            Matcher kv = NESTED.matcher(a);
+            while (kv.find()) {
+                String key = kv.group(1);
+                String value = kv.group(2);
+                if (SENSITIVE.matcher(key).find()) {
+                    add(values, value);
+                } else if (value.contains("=")) {
+                    String inner = value.substring(0, value.indexOf('='));
+                    if (SENSITIVE.matcher(inner).find()) {
+                        add(values, value.substring(value.indexOf('=') + 1));
+                    }
                 }
-            } else if (eq < 0
+            }
+            if (!a.contains("=")
                     && a.startsWith("--")
                     && !a.equals("--conf")
                     && SENSITIVE.matcher(a).find()
                     && i + 1 < args.length) {
-                values.add(args[i + 1]);
+                add(values, args[i + 1]);
             }
         }
         return new Secrets(values);
+    }
+
+    /**
+     * Adds {@code value} unless it is too plain to be a secret and would garble every message it
+     * occurs in: empty, shorter than 4 characters, a number or a boolean.
+     */
+    private static void add(List<String> values, String value) {
+        if (value.length() >= 4
+                && !value.matches("[-+]?[0-9.]+")
+                && !value.equalsIgnoreCase("true")
+                && !value.equalsIgnoreCase("false")) {
+            values.add(value);
+        }
     }
 
     /** {@code w}, with every secret replaced by {@link #REDACTED} in what is written to it. */

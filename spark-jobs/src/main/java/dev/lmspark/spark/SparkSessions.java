@@ -1,5 +1,6 @@
 package dev.lmspark.spark;
 
+import dev.lmspark.data.BadInputException;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
@@ -19,6 +20,19 @@ public final class SparkSessions {
      */
     public static SparkSession start(String appName, String master, Map<String, String> conf) {
         SparkSession.Builder builder = SparkSession.builder().appName(appName);
+        if (master != null
+                && (master.equals("yarn") || master.matches("(k8s|spark)://.*"))
+                && System.getProperty("spark.master") == null) {
+            // Started as a plain JVM (a --config master the launcher did not see, or java -cp):
+            // a cluster master needs spark-submit, which ships the application and its jars.
+            throw new BadInputException(
+                    "--master "
+                            + master
+                            + " needs spark-submit; run the command through deploy/bin/lmspark"
+                            + " with --master "
+                            + master
+                            + " on its command line (and SPARK_HOME set)");
+        }
         if (master != null) {
             builder.master(master);
         } else if (System.getProperty("spark.master") == null
@@ -27,7 +41,7 @@ public final class SparkSessions {
         }
         builder.config("spark.ui.showConsoleProgress", "false");
         if (System.getProperty("spark.redaction.regex") == null) {
-            // Spark's default misses e.g. fs.azure.account.key.* and fs.s3a.access.key.
+            // Spark's default misses e.g. fs.azure.account.key.* and *.credentials.
             builder.config("spark.redaction.regex", Secrets.REDACTION_REGEX);
         }
         conf.forEach((key, value) -> builder.config(key, merged(key, value)));

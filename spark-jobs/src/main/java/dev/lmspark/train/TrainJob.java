@@ -160,6 +160,15 @@ public final class TrainJob {
                     NDManager.newBaseManager(Devices.forTask(null).cpu(), Devices.ENGINE)) {
                 Model model = resume ? start.model : initialModel(c, dataset, hadoop, manager, log);
                 checkModelAgainstData(c, model.config, dataset, log);
+                // The data's own refusals, also before --output is touched.
+                new DataSchedule(
+                        dataset.numExamples("train"),
+                        c.workers(),
+                        c.examplesPerWorkerRound(),
+                        c.seed());
+                if (c.evalEvery() > 0) {
+                    requireValidation(dataset, c);
+                }
                 if (!resume) {
                     // Only now that every input is checked: a refused run leaves --output as it
                     // was (an earlier run in it included).
@@ -1259,6 +1268,15 @@ public final class TrainJob {
                                         TrainCheckpoints.readWorkerState(hadoop.value(), dir, w)));
     }
 
+    private static void requireValidation(PreparedDataset dataset, TrainConfig c) {
+        if (!dataset.hasSplit("validation") || dataset.numExamples("validation") == 0) {
+            throw new BadInputException(
+                    "--eval-every needs a validation split, and --data "
+                            + c.data()
+                            + " has none; prepare it with --validation-fraction above 0");
+        }
+    }
+
     private static Evaluator.Metrics evaluate(
             SparkSession spark,
             PreparedDataset dataset,
@@ -1267,12 +1285,7 @@ public final class TrainJob {
             TrainConfig c,
             int threads,
             long round) {
-        if (!dataset.hasSplit("validation") || dataset.numExamples("validation") == 0) {
-            throw new BadInputException(
-                    "--eval-every needs a validation split, and --data "
-                            + c.data()
-                            + " has none; prepare it with --validation-fraction above 0");
-        }
+        requireValidation(dataset, c);
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<Parameters> params = jsc.broadcast(global);
         spark.sparkContext().setJobDescription("lmspark train: evaluate round " + round);

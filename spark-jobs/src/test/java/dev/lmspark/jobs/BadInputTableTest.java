@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -68,6 +69,18 @@ class BadInputTableTest {
                 "32",
                 "--validation-fraction",
                 "0.1");
+        ok(
+                "prepare",
+                "--input",
+                f.prose.toString(),
+                "--tokenizer",
+                f.wordpiece.toString(),
+                "--output",
+                dir.resolve("no-validation").toString(),
+                "--max-length",
+                "32",
+                "--validation-fraction",
+                "0");
         run = dir.resolve("run");
         ok(
                 "train",
@@ -205,6 +218,10 @@ class BadInputTableTest {
                 "--keep-checkpoints | train --data @data --output OUT --model bert-tiny"
                         + " --keep-checkpoints -1",
                 "format_version | train --data @future-data --output OUT --model bert-tiny",
+                "--workers | train --data @data --output OUT --model bert-tiny --workers 100000",
+                "validation split | train --data @no-validation --output OUT --model bert-tiny"
+                        + " --eval-every 1",
+                "spark-submit | train --data @data --output OUT --model bert-tiny --master yarn",
                 "truncated-checkpoint | train --data @data --output OUT"
                         + " --init-from @truncated-checkpoint",
                 // evaluate
@@ -271,6 +288,41 @@ class BadInputTableTest {
                             .filter(n -> n.startsWith(name) || n.startsWith("." + name))
                             .toList();
             assertEquals(List.of(), left, line + " left output behind");
+        }
+    }
+
+    @Test
+    void aRefusedOverwriteLeavesTheEarlierRunAsItWas() throws IOException {
+        Path earlier = copy(run, dir.resolve("earlier-run"));
+        List<String> before;
+        try (Stream<Path> files = Files.walk(earlier)) {
+            before = files.map(p -> earlier.relativize(p).toString()).sorted().toList();
+        }
+        for (String[] bad :
+                List.of(
+                        new String[] {"--workers", "100000"},
+                        new String[] {"--eval-every", "1", "--data", resolve("no-validation")},
+                        new String[] {"--model", "llama-tiny"})) {
+            List<String> args =
+                    new ArrayList<>(
+                            List.of(
+                                    "train",
+                                    "--data",
+                                    data.toString(),
+                                    "--output",
+                                    earlier.toString(),
+                                    "--model",
+                                    "bert-tiny",
+                                    "--overwrite"));
+            args.addAll(List.of(bad));
+            CommandLineRun r = CommandLineRun.of(args.toArray(String[]::new));
+            assertEquals(Main.USAGE, r.status(), r.err());
+            try (Stream<Path> files = Files.walk(earlier)) {
+                assertEquals(
+                        before,
+                        files.map(p -> earlier.relativize(p).toString()).sorted().toList(),
+                        String.join(" ", bad));
+            }
         }
     }
 

@@ -16,10 +16,13 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -172,7 +175,9 @@ public final class SafeTensors {
             throw new IOException("not a safetensors file: the header is not a JSON object");
         }
         Map<String, String> metadata = new LinkedHashMap<>();
-        TreeMap<Long, Map.Entry<String, JsonNode>> byOffset = new TreeMap<>();
+        // In data order; a zero-size entry may share its offset with the next one (the reference
+        // writer does that), so the order is by (begin, end).
+        List<Map.Entry<String, JsonNode>> byOffset = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (e.getKey().equals("__metadata__")) {
@@ -180,24 +185,20 @@ public final class SafeTensors {
                         .fields()
                         .forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
             } else {
-                var previous = byOffset.put(begin(e.getKey(), e.getValue()), e);
-                if (previous != null) {
-                    throw new IOException(
-                            "corrupt safetensors file: entries "
-                                    + previous.getKey()
-                                    + " and "
-                                    + e.getKey()
-                                    + " overlap (both start at byte "
-                                    + begin(e.getKey(), e.getValue())
-                                    + " of the data)");
-                }
+                begin(e.getKey(), e.getValue());
+                byOffset.add(e);
             }
         }
+        byOffset.sort(
+                Comparator.comparingLong(
+                                (Map.Entry<String, JsonNode> e) ->
+                                        e.getValue().path("data_offsets").get(0).asLong())
+                        .thenComparingLong(e -> e.getValue().path("data_offsets").get(1).asLong()));
         Map<String, NDArray> out = new LinkedHashMap<>();
         Map<String, DataType> widened = new LinkedHashMap<>();
         MessageDigest digest = sha256();
         long position = 0;
-        for (Map.Entry<String, JsonNode> e : byOffset.values()) {
+        for (Map.Entry<String, JsonNode> e : byOffset) {
             String name = e.getKey();
             JsonNode spec = e.getValue();
             long begin = spec.path("data_offsets").get(0).asLong();
@@ -244,6 +245,16 @@ public final class SafeTensors {
                                 + MAX_ENTRY
                                 + " (2 GiB)");
             }
+            boolean half = type == DataType.FLOAT16 || type == DataType.BFLOAT16;
+            if (half && elements * 4 > MAX_ENTRY) {
+                throw new IOException(
+                        "safetensors entry "
+                                + name
+                                + " has "
+                                + elements
+                                + " half-precision values; as float32 they exceed the 2 GiB"
+                                + " lmspark reads per entry");
+            }
             if (elements > MAX_ENTRY || end - begin != elements * type.getNumOfBytes()) {
                 throw new IOException(
                         "corrupt safetensors file: entry "
@@ -271,7 +282,7 @@ public final class SafeTensors {
             }
             digest.update(bytes);
             position = end;
-            if (type == DataType.FLOAT16 || type == DataType.BFLOAT16) {
+            if (half) {
                 // Widened here, in Java: half-precision buffers reach native paths of the engine
                 // that not every build supports (bf16 on CPU can abort the JVM).
                 out.put(name, manager.create(widen(bytes, type), new Shape(shape)));

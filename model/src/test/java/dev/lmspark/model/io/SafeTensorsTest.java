@@ -141,6 +141,22 @@ class SafeTensorsTest {
     }
 
     @Test
+    void aZeroSizeEntryMayShareItsOffsetWithTheNext() throws Exception {
+        // As the reference writer lays them out: "a" is empty and starts where "b" does.
+        String header =
+                "{\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                        + "\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}";
+        ByteBuffer data = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        data.putFloat(1.5f).putFloat(-2f);
+        try (NDManager m = NDManager.newBaseManager(Devices.forTask(null), Devices.ENGINE)) {
+            Map<String, NDArray> t =
+                    SafeTensors.read(new ByteArrayInputStream(file(header, data.array())), m);
+            assertEquals(new Shape(0), t.get("a").getShape());
+            assertArrayEquals(new float[] {1.5f, -2f}, t.get("b").toFloatArray());
+        }
+    }
+
+    @Test
     void tamperedFilesAreRefusedWithOneLine() throws Exception {
         String entry = "{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[%d,%d]}";
         Map<String, byte[]> bad = new java.util.LinkedHashMap<>();
