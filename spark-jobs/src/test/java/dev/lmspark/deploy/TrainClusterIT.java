@@ -272,6 +272,21 @@ class TrainClusterIT {
         List<String> args = new ArrayList<>(flags);
         args.addAll(List.of("--output", whole.toString()));
         ok(args.toArray(String[]::new));
+        // A process started as a background job of a non-interactive shell (`cmd &` in a script)
+        // inherits SIGINT ignored, and the JVM then, rightly, never sees Ctrl-C: say so, rather
+        // than time out below.
+        String ignored =
+                Files.readAllLines(Path.of("/proc/self/status")).stream()
+                        .filter(l -> l.startsWith("SigIgn:"))
+                        .map(l -> l.substring(7).strip())
+                        .findFirst()
+                        .orElse("0");
+        assertEquals(
+                0,
+                Long.parseLong(ignored, 16) & 0b10,
+                "SIGINT is ignored in this test's environment (Maven was started as a background"
+                        + " job without job control), so no child can see Ctrl-C: run it in the"
+                        + " foreground, or with job control (set -m)");
         for (String signal : List.of("TERM", "INT")) {
             Path out = dir.resolve("signal-" + signal);
             // The signal comes while round k + 1 is in flight, and stalls (ten minutes, unless
