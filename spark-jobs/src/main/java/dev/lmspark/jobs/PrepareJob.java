@@ -910,8 +910,9 @@ public final class PrepareJob {
                 FileStatus status;
                 try {
                     Path file = new Path(path);
-                    FileSystem files = file.getFileSystem(hadoop);
-                    status = files.exists(file) ? files.getFileStatus(file) : null;
+                    status = file.getFileSystem(hadoop).getFileStatus(file);
+                } catch (java.io.FileNotFoundException gone) {
+                    status = null;
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot read " + path, e);
                 }

@@ -16,8 +16,11 @@ import java.util.regex.Pattern;
  * to {@link #REDACTION_REGEX}.
  */
 public final class Secrets {
+    /** The words that make a key secret (deploy/bin/lmspark's --dry-run uses the same list). */
+    private static final String WORDS = "secret|password|passwd|token|credential|key";
+
     /** Keys whose values are secret: Spark's default, widened to keys and credentials. */
-    public static final String REDACTION_REGEX = "(?i)secret|password|passwd|token|credential|key";
+    public static final String REDACTION_REGEX = "(?i)" + WORDS;
 
     /** What a secret is replaced with, as Spark writes it. */
     public static final String REDACTED = "*********(redacted)";
@@ -27,8 +30,7 @@ public final class Secrets {
      * fs.azure.account.key.NAME} are secret; lmspark's own {@code --tokenizer} and {@code
      * --max-tokens} are not.
      */
-    private static final Pattern SENSITIVE =
-            Pattern.compile("(?i)(secret|password|passwd|token|credential|key)(?![a-z])");
+    private static final Pattern SENSITIVE = Pattern.compile("(?i)(" + WORDS + ")(?![a-z])");
 
     /** The user-info of a URI anywhere in a value ({@code k8s://https://user:pw@host} too). */
     private static final Pattern USER_INFO = Pattern.compile("://([^/@\\s]+)@");
