@@ -102,7 +102,14 @@ public final class EvaluateJob {
         try {
             int threads =
                     spark.sparkContext().isLocal() ? 1 : TrainJob.threads(spark.sparkContext());
-            return Evaluator.run(spark, dataset, split, config, b, batchSize, threads);
+            return Evaluator.run(
+                    spark,
+                    dataset,
+                    split,
+                    config,
+                    Evaluator.ParameterSource.of(b),
+                    batchSize,
+                    threads);
         } finally {
             b.destroy();
         }

@@ -1,5 +1,6 @@
 package dev.lmspark.train;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.jni.JniUtils;
@@ -72,6 +73,21 @@ public final class Evaluator {
     }
 
     /**
+     * Where an evaluation task gets the parameters: a broadcast, or the shard files of a training
+     * round. Serializable, and small: it is shipped with every task.
+     */
+    @FunctionalInterface
+    public interface ParameterSource extends Serializable {
+        /** The parameters by name, created on {@code manager}. */
+        Map<String, NDArray> arrays(NDManager manager) throws IOException;
+
+        /** A broadcast's parameters. */
+        static ParameterSource of(Broadcast<Parameters> params) {
+            return manager -> params.value().toArrays(manager);
+        }
+    }
+
+    /**
      * Evaluates {@code params} (of a model shaped {@code model}) on {@code split}.
      *
      * @param batchSize rows per forward pass
@@ -82,7 +98,7 @@ public final class Evaluator {
             PreparedDataset dataset,
             String split,
             ModelConfig model,
-            Broadcast<Parameters> params,
+            ParameterSource params,
             int batchSize,
             int threads) {
         long n = dataset.numExamples(split);
@@ -98,15 +114,8 @@ public final class Evaluator {
                         .map(
                                 r ->
                                         evaluateRange(
-                                                dataset,
-                                                split,
-                                                model,
-                                                params.value(),
-                                                r[0],
-                                                r[1],
-                                                batchSize,
-                                                threads,
-                                                hadoop))
+                                                dataset, split, model, params, r[0], r[1],
+                                                batchSize, threads, hadoop))
                         .collect();
         Metrics total = new Metrics(0, 0, new LinkedHashMap<>());
         for (Metrics m : partial) {
@@ -120,7 +129,7 @@ public final class Evaluator {
             PreparedDataset dataset,
             String split,
             ModelConfig model,
-            Parameters params,
+            ParameterSource params,
             long from,
             long to,
             int batchSize,
@@ -130,9 +139,10 @@ public final class Evaluator {
         Metrics total = new Metrics(0, 0, new LinkedHashMap<>());
         try (NDManager manager =
                         NDManager.newBaseManager(
-                                Worker.device(org.apache.spark.TaskContext.get()), Devices.ENGINE);
+                                LiveWorkers.device(org.apache.spark.TaskContext.get()),
+                                Devices.ENGINE);
                 ExampleReader reader = new ExampleReader(dataset, split, hadoop.value(), 2)) {
-            PretrainingTask task = new ModelWeights(model, params.toArrays(manager)).task();
+            PretrainingTask task = new ModelWeights(model, params.arrays(manager)).task();
             for (long at = from; at < to; at += batchSize) {
                 ShardBatch batch = RoundRows.toBatch(reader.read(at, Math.min(to, at + batchSize)));
                 Map<String, EvalSums> sums = new LinkedHashMap<>();

@@ -17,8 +17,8 @@ import org.apache.spark.util.SerializableConfiguration;
  * @param schedule the inner learning rate by global step
  * @param threads intra-op threads of a worker (local[N]: N; on a cluster: spark.task.cpus)
  * @param hadoop the Hadoop configuration, for reading shards
- * @param failOnce test hook: {@code worker=W,round=R,afterSteps=K[,action=throw|halt|nan]} fails
- *     that task after K local steps (see {@code Worker#faultForTests}); null normally
+ * @param roundStartCopy whether a worker keeps a copy of its optimizer state at the start of each
+ *     round (see {@link TrainJob#ROUND_START_COPY})
  */
 public record RunSpec(
         String runId,
@@ -29,5 +29,5 @@ public record RunSpec(
         LearningRateSchedule schedule,
         int threads,
         SerializableConfiguration hadoop,
-        String failOnce)
+        boolean roundStartCopy)
         implements Serializable {}

@@ -40,7 +40,7 @@ public final class StopSignal implements AutoCloseable {
                                     + " checkpoint of the last completed one (a second signal"
                                     + " exits at once)%n",
                             stop.signal);
-                    sc.cancelJobGroup(TrainJob.ROUND_JOB_GROUP);
+                    sc.cancelJobGroup(TrainingMaster.ROUND_JOB_GROUP);
                 };
         for (String name : new String[] {"TERM", "INT"}) {
             try {

@@ -92,7 +92,7 @@ class TrainJobTest {
             assertCheckpoint(out, workers, 3);
             assertTrue(r.err().contains("train: round 3/3"), r.err());
             assertEquals(
-                    0, Worker.liveWorkers(), "the workers' native memory is freed after the run");
+                    0, LiveWorkers.count(), "the workers' native memory is freed after the run");
         }
     }
 
@@ -203,12 +203,12 @@ class TrainJobTest {
         String[] flags = {"--model", "bert-tiny", "--workers", "3", "--local-steps", "3"};
         assertEquals(0, train(data.mlm, clean, flags).status());
         SparkContext sc = SharedSpark.session().sparkContext();
-        sc.setLocalProperty(TrainJob.FAIL_ONCE, "worker=1,round=2,afterSteps=2");
+        sc.setLocalProperty(FaultProbe.PROPERTY, "worker=1,round=2,afterSteps=2");
         CommandLineRun r;
         try {
             r = train(data.mlm, failed, flags);
         } finally {
-            sc.setLocalProperty(TrainJob.FAIL_ONCE, null);
+            sc.setLocalProperty(FaultProbe.PROPERTY, null);
         }
         assertEquals(0, r.status(), r.err());
         assertTrue(
@@ -350,7 +350,7 @@ class TrainJobTest {
                             PreparedDataset.open(data.mlm.toString(), sc.hadoopConfiguration()),
                             "validation",
                             w.config(),
-                            params,
+                            Evaluator.ParameterSource.of(params),
                             32,
                             1);
         }
@@ -557,11 +557,11 @@ class TrainJobTest {
             "1"
         };
         CommandLineRun r;
-        sc.setLocalProperty(TrainJob.FAIL_ONCE, "worker=1,round=2,afterSteps=1,action=nan");
+        sc.setLocalProperty(FaultProbe.PROPERTY, "worker=1,round=2,afterSteps=1,action=nan");
         try {
             r = train(data.mlm, once, flags);
         } finally {
-            sc.setLocalProperty(TrainJob.FAIL_ONCE, null);
+            sc.setLocalProperty(FaultProbe.PROPERTY, null);
         }
         assertEquals(0, r.status(), r.err());
         assertTrue(
@@ -597,11 +597,11 @@ class TrainJobTest {
         assertFinite(once);
 
         Path bad = dir.resolve("nan-always");
-        sc.setLocalProperty(TrainJob.FAIL_ONCE, "worker=0,rounds=1-9,afterSteps=1,action=nan");
+        sc.setLocalProperty(FaultProbe.PROPERTY, "worker=0,rounds=1-9,afterSteps=1,action=nan");
         try {
             r = train(data.mlm, bad, "--model", "bert-tiny", "--workers", "2", "--rounds", "6");
         } finally {
-            sc.setLocalProperty(TrainJob.FAIL_ONCE, null);
+            sc.setLocalProperty(FaultProbe.PROPERTY, null);
         }
         assertEquals(1, r.status(), r.err());
         List<String> errors = r.errorLines();

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -39,15 +40,24 @@ public final class ModelCheckpoint {
     /** Writes {@value #WEIGHTS_FILE} and {@value #CONFIG_FILE} to {@code out}. */
     public static void write(ModelWeights model, OutputFolder out) throws IOException {
         try (OutputStream s = out.create(WEIGHTS_FILE)) {
-            SafeTensors.writeWithChecksum(
-                    model.parameters(),
-                    Map.of("format", "pt", "format_version", String.valueOf(FORMAT_VERSION)),
-                    s);
+            SafeTensors.writeWithChecksum(model.parameters(), WEIGHTS_METADATA, s);
         }
         try (OutputStream s = out.create(CONFIG_FILE)) {
             s.write(configJson(model.config()).getBytes(StandardCharsets.UTF_8));
         }
     }
+
+    /**
+     * Writes {@value #WEIGHTS_FILE}'s bytes from parameters streamed a chunk at a time (a model
+     * larger than the heap): the same bytes {@link #write} gives for the same values.
+     */
+    public static void writeWeights(List<SafeTensors.Entry> parameters, OutputStream out)
+            throws IOException {
+        SafeTensors.write(parameters, WEIGHTS_METADATA, true, out);
+    }
+
+    private static final Map<String, String> WEIGHTS_METADATA =
+            Map.of("format", "pt", "format_version", String.valueOf(FORMAT_VERSION));
 
     /**
      * Reads a model written by {@link #write}, its arrays created on {@code manager}.

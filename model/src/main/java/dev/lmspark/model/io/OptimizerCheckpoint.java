@@ -6,6 +6,7 @@ import dev.lmspark.model.optim.AdamW;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -45,6 +46,19 @@ public final class OptimizerCheckpoint {
         SafeTensors.writeWithChecksum(
                 state,
                 Map.of("format_version", String.valueOf(FORMAT_VERSION), "optimizer", optimizer),
+                out);
+    }
+
+    /**
+     * Writes an optimizer's state streamed a chunk at a time: the bytes {@link #write(String, Map,
+     * OutputStream)} gives for the same values.
+     */
+    public static void write(String optimizer, List<SafeTensors.Entry> state, OutputStream out)
+            throws IOException {
+        SafeTensors.write(
+                state,
+                Map.of("format_version", String.valueOf(FORMAT_VERSION), "optimizer", optimizer),
+                true,
                 out);
     }
 

@@ -83,37 +83,122 @@ public final class SafeTensors {
             boolean checksum,
             OutputStream out)
             throws IOException {
-        TreeMap<String, NDArray> sorted = new TreeMap<>(tensors);
-        ObjectNode entries = JSON.createObjectNode();
-        MessageDigest digest = sha256();
+        List<Entry> entries = new ArrayList<>();
+        tensors.forEach((name, array) -> entries.add(Entry.of(name, array)));
+        write(entries, metadata, checksum, out);
+    }
+
+    /**
+     * One tensor of a file that {@link #write(List, Map, boolean, OutputStream)} streams: its name,
+     * dtype and shape, and a way to write its raw little-endian data (as often as asked: once to
+     * hash it, once to write it), so that no more than a chunk of it need be in memory at once.
+     */
+    public interface Entry {
+        String name();
+
+        DataType dataType();
+
+        long[] shape();
+
+        /** Writes exactly {@code elements × bytes per element} bytes of data to {@code out}. */
+        void writeData(OutputStream out) throws IOException;
+
+        /** An entry over an array's data (copied out a chunk at a time). */
+        static Entry of(String name, NDArray array) {
+            return new Entry() {
+                @Override
+                public String name() {
+                    return name;
+                }
+
+                @Override
+                public DataType dataType() {
+                    return array.getDataType();
+                }
+
+                @Override
+                public long[] shape() {
+                    return array.getShape().getShape();
+                }
+
+                @Override
+                public void writeData(OutputStream out) throws IOException {
+                    ByteBuffer buffer = array.toByteBuffer();
+                    byte[] chunk = new byte[(int) Math.min(buffer.remaining(), 1 << 20)];
+                    while (buffer.hasRemaining()) {
+                        int n = Math.min(chunk.length, buffer.remaining());
+                        buffer.get(chunk, 0, n);
+                        out.write(chunk, 0, n);
+                    }
+                }
+            };
+        }
+    }
+
+    /**
+     * Writes {@code entries} (in name order, whatever order they come in) and optional string
+     * {@code metadata}, with {@value #DATA_SHA256} when {@code checksum}, streaming each entry's data
+     * (twice with a checksum: the header that records it comes first). The bytes are those {@link
+     * #write(Map, Map, OutputStream)} gives for the same tensors, whatever their size: a file may
+     * exceed 2 GiB, one entry may not.
+     */
+    public static void write(
+            List<Entry> entries,
+            Map<String, String> metadata,
+            boolean checksum,
+            OutputStream out)
+            throws IOException {
+        TreeMap<String, Entry> sorted = new TreeMap<>();
+        entries.forEach(e -> sorted.put(e.name(), e));
+        ObjectNode header = JSON.createObjectNode();
+        ObjectNode table = JSON.createObjectNode();
         long offset = 0;
-        Map<String, byte[]> data = new LinkedHashMap<>();
-        for (Map.Entry<String, NDArray> e : sorted.entrySet()) {
-            NDArray a = e.getValue();
-            ByteBuffer buffer = a.toByteBuffer();
-            byte[] bytes = new byte[buffer.remaining()];
-            buffer.order(ByteOrder.LITTLE_ENDIAN).get(bytes);
-            ObjectNode entry = entries.putObject(e.getKey());
-            entry.put("dtype", code(a.getDataType()));
+        for (Entry e : sorted.values()) {
+            long bytes = e.dataType().getNumOfBytes();
+            for (long d : e.shape()) {
+                bytes = Math.multiplyExact(bytes, d);
+            }
+            if (bytes > MAX_ENTRY) {
+                throw new IOException(
+                        "tensor "
+                                + e.name()
+                                + " has "
+                                + bytes
+                                + " bytes; a safetensors entry lmspark writes holds up to "
+                                + MAX_ENTRY
+                                + " (2 GiB): shard the tensor");
+            }
+            ObjectNode entry = table.putObject(e.name());
+            entry.put("dtype", code(e.dataType()));
             var shape = entry.putArray("shape");
-            for (long d : a.getShape().getShape()) {
+            for (long d : e.shape()) {
                 shape.add(d);
             }
-            entry.putArray("data_offsets").add(offset).add(offset + bytes.length);
-            offset += bytes.length;
-            data.put(e.getKey(), bytes);
-            digest.update(bytes);
+            entry.putArray("data_offsets").add(offset).add(offset + bytes);
+            offset += bytes;
         }
         Map<String, String> meta = new TreeMap<>(metadata == null ? Map.of() : metadata);
         if (checksum) {
+            MessageDigest digest = sha256();
+            try (OutputStream hashed = new CountingDigest(digest)) {
+                for (Entry e : sorted.values()) {
+                    e.writeData(hashed);
+                }
+                if (((CountingDigest) hashed).count != offset) {
+                    throw new IOException(
+                            "the tensors wrote "
+                                    + ((CountingDigest) hashed).count
+                                    + " bytes of data, their shapes need "
+                                    + offset);
+                }
+            }
             meta.put(DATA_SHA256, HexFormat.of().formatHex(digest.digest()));
         }
-        ObjectNode header = JSON.createObjectNode();
         if (!meta.isEmpty()) {
             ObjectNode m = header.putObject("__metadata__");
             meta.forEach(m::put);
         }
-        header.setAll(entries);
+        header.setAll(table);
         byte[] json = JSON.writeValueAsBytes(header);
         int padded = (json.length + 7) / 8 * 8;
         byte[] head = new byte[padded];
@@ -121,8 +206,30 @@ public final class SafeTensors {
         System.arraycopy(json, 0, head, 0, json.length);
         out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
         out.write(head);
-        for (byte[] bytes : data.values()) {
-            out.write(bytes);
+        for (Entry e : sorted.values()) {
+            e.writeData(out);
+        }
+    }
+
+    /** Feeds a digest and counts the bytes. */
+    private static final class CountingDigest extends OutputStream {
+        private final MessageDigest digest;
+        long count;
+
+        CountingDigest(MessageDigest digest) {
+            this.digest = digest;
+        }
+
+        @Override
+        public void write(int b) {
+            digest.update((byte) b);
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            digest.update(b, off, len);
+            count += len;
         }
     }
 

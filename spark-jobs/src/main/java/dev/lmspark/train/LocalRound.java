@@ -1,0 +1,198 @@
+package dev.lmspark.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.lmspark.data.random.Seeds;
+import dev.lmspark.model.io.ModelWeights;
+import dev.lmspark.model.train.PretrainingTask;
+import dev.lmspark.model.train.ShardBatch;
+import dev.lmspark.model.train.StepResult;
+import dev.lmspark.model.train.TrainingStep;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.TaskContext;
+
+/**
+ * One worker's local training of one round, the same whether the round is live or replayed: a
+ * replica built from the round's global parameters (read from their shards), {@code --local-steps}
+ * steps through {@link TrainingStep} with the worker's inner AdamW, on the worker's rows of the
+ * round. Every step is a pure function of (the parameters, the optimizer state, seed, worker,
+ * step), so a replay computes the same bits as the round it replays. Holds the replica and the
+ * parameters it started from until closed.
+ */
+final class LocalRound implements AutoCloseable {
+    static final long DROPOUT_STREAM = 0x64726f700000001L;
+
+    final NDManager manager;
+    final Map<String, NDArray> start;
+    final PretrainingTask model;
+    final Map<String, StepResult.TermSum> terms = new LinkedHashMap<>();
+    long tokens;
+    long examples;
+    double lastLr;
+    long bytesRead;
+    double setupSeconds;
+    double computeSeconds;
+
+    private LocalRound(NDManager manager, Map<String, NDArray> start, PretrainingTask model) {
+        this.manager = manager;
+        this.start = start;
+        this.model = model;
+    }
+
+    /**
+     * Trains round {@code round} of {@code live}'s worker from the global parameters {@code round −
+     * 1} published (the state's lock held); {@code probe} is called after each step (only for live
+     * rounds: a replay is not the moment a test asked for).
+     */
+    static LocalRound train(
+            LiveWorker live,
+            RunSpec spec,
+            GlobalShards shards,
+            long round,
+            TaskContext task,
+            boolean probe) {
+        long begin = System.nanoTime();
+        JniUtils.setNumThreads(spec.threads());
+        NDManager manager = live.manager.newSubManager();
+        try {
+            Map<String, NDArray> params =
+                    shards.arrays(round - 1, GlobalShards.Kind.PARAMS, manager);
+            Map<String, NDArray> start = new LinkedHashMap<>();
+            params.forEach((name, a) -> start.put(name, a.duplicate()));
+            LocalRound r =
+                    new LocalRound(manager, start, new ModelWeights(spec.model(), params).task());
+            r.run(live, spec, round, task, probe, begin);
+            return r;
+        } catch (IOException e) {
+            manager.close();
+            throw new UncheckedIOException(
+                    "worker " + live.worker + " cannot read what round " + round + " needs", e);
+        } catch (RuntimeException | Error e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    private void run(
+            LiveWorker live, RunSpec spec, long round, TaskContext task, boolean probe, long begin)
+            throws IOException {
+        TrainConfig c = spec.config();
+        long firstStep = (round - 1) * c.localSteps();
+        long computeStart = System.nanoTime();
+        setupSeconds = (computeStart - begin) / 1e9;
+        long readBefore = live.reader.bytesRead();
+        ShardBatch rows;
+        try {
+            rows =
+                    RoundRows.read(
+                            live.reader,
+                            spec.data().segments(live.worker, round),
+                            spec.dataset(),
+                            c.dynamicMasking(),
+                            c.seed());
+        } catch (IOException e) {
+            throw new IOException(
+                    "worker " + live.worker + " cannot read its rows of round " + round, e);
+        }
+        try (TrainingStep step =
+                TrainingStep.builder()
+                        .setModel(model)
+                        .setSchedule(spec.schedule())
+                        .optLoss(c.trainingLoss())
+                        .optClipNorm((float) c.clipNorm())
+                        .optPrecision(c.computePrecision())
+                        .optOptimizer(live.optimizer)
+                        .build(manager)) {
+            int b = c.batchSize();
+            int a = c.gradAccum();
+            for (int h = 0; h < c.localSteps(); h++) {
+                List<ShardBatch> micro = new ArrayList<>(a);
+                for (int k = 0; k < a; k++) {
+                    int from = (h * a + k) * b;
+                    micro.add(rows.slice(from, from + b));
+                }
+                long globalStep = firstStep + h;
+                StepResult r =
+                        step.step(
+                                micro,
+                                globalStep,
+                                Seeds.random(c.seed(), DROPOUT_STREAM, live.worker, globalStep));
+                r.terms().forEach(t -> terms.merge(t.name(), t, StepResult.TermSum::plus));
+                tokens += r.tokens();
+                examples += r.examples();
+                lastLr = r.lr();
+                if (probe) {
+                    TrainProbe.fire(TrainProbe.Point.AFTER_STEP, round, live.worker, h + 1, model);
+                }
+                if (task != null) {
+                    // A cancelled round (a stop signal, a failed sibling) ends here, not after
+                    // its last step: the live state stays dirty and is restored.
+                    task.killTaskIfInterrupted();
+                }
+            }
+        }
+        computeSeconds = (System.nanoTime() - computeStart) / 1e9;
+        bytesRead = live.reader.bytesRead() - readBefore;
+    }
+
+    /** Whether every loss term of the round is finite. */
+    boolean lossFinite() {
+        return terms.values().stream().allMatch(t -> Double.isFinite(t.sum()));
+    }
+
+    /**
+     * Δ over the flat range {@code [from, to)} of {@code layout}: the replica's parameters minus
+     * the ones it started from, in float32 (Java's, exactly as the driver-side combine had it).
+     */
+    float[] delta(ShardLayout layout, long from, long to) throws IOException {
+        float[] out = new float[Math.toIntExact(to - from)];
+        layout.forEachOverlap(
+                from,
+                to,
+                (i, a, b, at) -> {
+                    String name = layout.name(i);
+                    float[] end = values(model.parameters().get(name), a, b);
+                    float[] begin = values(start.get(name), a, b);
+                    for (int j = 0; j < end.length; j++) {
+                        out[at + j] = end[j] - begin[j];
+                    }
+                });
+        return out;
+    }
+
+    /** Whether Δ is finite everywhere (what a replay needs to know of a round). */
+    boolean deltaFinite(ShardLayout layout) throws IOException {
+        for (int i = 0; i < layout.tensors(); i++) {
+            float[] d = delta(layout, layout.offset(i), layout.offset(i + 1));
+            for (float x : d) {
+                if (!Float.isFinite(x)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Values {@code [from, to)} of {@code a} flattened. */
+    private static float[] values(NDArray a, long from, long to) {
+        if (from == 0 && to == a.size()) {
+            return a.toFloatArray();
+        }
+        try (NDArray flat = a.reshape(-1);
+                NDArray part = flat.get(new NDIndex(from + ":" + to))) {
+            return part.toFloatArray();
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
