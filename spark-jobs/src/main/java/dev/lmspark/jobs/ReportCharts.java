@@ -184,8 +184,9 @@ final class ReportCharts {
                                 trained,
                                 RunMetrics.JOB_BEYOND_COMPUTE,
                                 TERMS[1]),
-                        new Line("broadcast", trained, "broadcast_s", TERMS[2]),
-                        new Line("combine + outer step", trained, RunMetrics.DRIVER, TERMS[3]),
+                        new Line("worker setup (state, parameters, replica)", trained, "setup_s", TERMS[2]),
+                        new Line("broadcast (earlier versions)", trained, "broadcast_s", TERMS[2]),
+                        new Line("combine + outer step", trained, RunMetrics.COMBINE, TERMS[3]),
                         new Line("evaluation", trained, "eval_s", VALIDATION, false, true, 1),
                         new Line("checkpoint", trained, "checkpoint_s", MUTED, true, false, 1));
         return chart("Time per round", "seconds", lines, List.of(), null)

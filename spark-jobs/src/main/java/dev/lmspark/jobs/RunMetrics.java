@@ -46,8 +46,12 @@ public final class RunMetrics {
     /** Derived per round: {@code job_s − compute_s}, the Spark job beyond the slowest worker. */
     public static final String JOB_BEYOND_COMPUTE = "job_s-compute_s";
 
-    /** Derived per round: {@code aggregate_s + outer_s}, the driver combining the updates. */
-    public static final String DRIVER = "aggregate_s+outer_s";
+    /**
+     * Derived per round: the combine of the updates with the outer step — {@code combine_s} (the
+     * slowest combine task), or in runs of lmspark before the sharded combine, {@code aggregate_s +
+     * outer_s} (the driver's).
+     */
+    public static final String COMBINE = "combine";
 
     /** How many workers have a {@code worker_compute_s} entry in some round. */
     public int workers() {
@@ -235,8 +239,10 @@ public final class RunMetrics {
         if (values.containsKey("job_s") && values.containsKey("compute_s")) {
             values.put(JOB_BEYOND_COMPUTE, values.get("job_s") - values.get("compute_s"));
         }
-        if (values.containsKey("aggregate_s") && values.containsKey("outer_s")) {
-            values.put(DRIVER, values.get("aggregate_s") + values.get("outer_s"));
+        if (values.containsKey("combine_s")) {
+            values.put(COMBINE, values.get("combine_s"));
+        } else if (values.containsKey("aggregate_s") && values.containsKey("outer_s")) {
+            values.put(COMBINE, values.get("aggregate_s") + values.get("outer_s"));
         }
         return new Round(values);
     }

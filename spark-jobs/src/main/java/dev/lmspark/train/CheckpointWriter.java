@@ -110,7 +110,7 @@ final class CheckpointWriter {
         } finally {
             jsc.sc().setJobDescription(null);
         }
-        TrainCheckpoints.writeState(fs, staging, state(c, progress, files));
+        TrainCheckpoints.writeState(fs, staging, state(spec, progress, files));
         return TrainCheckpoints.publish(fs, output, staging, progress.round(), c.keepCheckpoints());
     }
 
@@ -153,8 +153,9 @@ final class CheckpointWriter {
     }
 
     private ObjectNode state(
-            TrainConfig c, Progress progress, Map<String, TrainCheckpoints.FileHash> files)
+            RoundSpec spec, Progress progress, Map<String, TrainCheckpoints.FileHash> files)
             throws IOException {
+        TrainConfig c = spec.run().config();
         ObjectNode state = TrainCheckpoints.JSON.createObjectNode();
         state.put("format_version", TrainCheckpoints.FORMAT_VERSION);
         state.put("round", progress.round());
@@ -163,18 +164,14 @@ final class CheckpointWriter {
         state.put("examples", progress.examples());
         state.put("rounds", progress.rounds());
         state.put("schedule_steps", progress.scheduleSteps());
-        DataSchedule data =
-                new DataSchedule(
-                        dataset.numExamples("train"),
-                        c.workers(),
-                        c.examplesPerWorkerRound(),
-                        c.seed());
+        DataSchedule data = spec.run().data();
         ObjectNode cursor = state.putObject("data");
         cursor.put("train_examples", dataset.numExamples("train"));
         cursor.put("workers", c.workers());
         cursor.put("rows_per_worker_round", c.examplesPerWorkerRound());
         cursor.put("rows_per_worker_epoch", data.blockSize());
         cursor.put("next_row", progress.round() * c.examplesPerWorkerRound());
+        cursor.put("order", data.order());
         state.put("seed", c.seed());
         state.set("config", c.toJson());
         state.set("model", TrainCheckpoints.JSON.readTree(model.toJson()));

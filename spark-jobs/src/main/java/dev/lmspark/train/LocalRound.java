@@ -62,18 +62,23 @@ final class LocalRound implements AutoCloseable {
         JniUtils.setNumThreads(spec.threads());
         NDManager manager = live.manager.newSubManager();
         try {
-            Map<String, NDArray> params =
-                    shards.arrays(round - 1, GlobalShards.Kind.PARAMS, manager);
+            Map<String, NDArray> params;
+            try {
+                params = shards.arrays(round - 1, GlobalShards.Kind.PARAMS, manager);
+            } catch (IOException e) {
+                throw new UncheckedIOException(
+                        "worker "
+                                + live.worker
+                                + " cannot read the global parameters of round "
+                                + (round - 1),
+                        e);
+            }
             Map<String, NDArray> start = new LinkedHashMap<>();
             params.forEach((name, a) -> start.put(name, a.duplicate()));
             LocalRound r =
                     new LocalRound(manager, start, new ModelWeights(spec.model(), params).task());
             r.run(live, spec, round, task, probe, begin);
             return r;
-        } catch (IOException e) {
-            manager.close();
-            throw new UncheckedIOException(
-                    "worker " + live.worker + " cannot read what round " + round + " needs", e);
         } catch (RuntimeException | Error e) {
             manager.close();
             throw e;
@@ -81,8 +86,7 @@ final class LocalRound implements AutoCloseable {
     }
 
     private void run(
-            LiveWorker live, RunSpec spec, long round, TaskContext task, boolean probe, long begin)
-            throws IOException {
+            LiveWorker live, RunSpec spec, long round, TaskContext task, boolean probe, long begin) {
         TrainConfig c = spec.config();
         long firstStep = (round - 1) * c.localSteps();
         long computeStart = System.nanoTime();
@@ -98,7 +102,7 @@ final class LocalRound implements AutoCloseable {
                             c.dynamicMasking(),
                             c.seed());
         } catch (IOException e) {
-            throw new IOException(
+            throw new UncheckedIOException(
                     "worker " + live.worker + " cannot read its rows of round " + round, e);
         }
         try (TrainingStep step =

@@ -67,11 +67,7 @@ final class RoundJobs {
                         "round %d failed: %s%s. %s",
                         round,
                         taskError(e),
-                        outOfMemory(e)
-                                ? " (an executor ran out of memory: raise spark.executor.memory"
-                                        + " for its heap, or spark.executor.memoryOverhead for"
-                                        + " libtorch's native memory)"
-                                : "",
+                        memoryNote(e),
                         published == null
                                 ? "Nothing was published yet: once the cause is fixed, start the"
                                         + " run again with --overwrite"
@@ -123,18 +119,27 @@ final class RoundJobs {
             Pattern.compile(
                     "(?m)^(?:Caused by: |.*Lost task .*?\\): )[\\w.$]+(?:Exception|Error): (.*)$");
 
-    /** Whether an executor or task died of memory (an OutOfMemoryError, exit code 52 or 137). */
-    static boolean outOfMemory(Throwable e) {
+    /**
+     * What to raise when an executor or task died of memory: an {@code OutOfMemoryError} or Spark's
+     * exit code 52 (the JVM heap), or exit code 137 (killed, as a container manager kills a process
+     * over its memory limit: mostly libtorch's native memory); empty otherwise.
+     */
+    static String memoryNote(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             String m = String.valueOf(t.getMessage());
             if (t instanceof OutOfMemoryError
                     || m.contains("OutOfMemoryError")
-                    || m.contains("exited with code 52")
-                    || m.contains("exit code 52")) {
-                return true;
+                    || m.matches("(?s).*exit(ed with)? code:? 52\\b.*")) {
+                return " (an executor ran out of heap: raise spark.executor.memory, or"
+                        + " LMSPARK_DRIVER_MEMORY in local mode)";
+            }
+            if (m.matches("(?s).*exit(ed with)? code:? 137\\b.*")) {
+                return " (an executor was killed, as a container manager kills one over its memory"
+                        + " limit: raise spark.executor.memoryOverhead, which holds libtorch's"
+                        + " native memory, see docs/scaling.md)";
             }
         }
-        return false;
+        return "";
     }
 
     /** Whether a {@link BadInputException} is in {@code e}'s cause chain. */

@@ -121,11 +121,8 @@ public final class TrainJob {
                                 : initialModel(c, dataset, hadoop, manager, log);
                 checkModelAgainstData(c, model.config, dataset, log);
                 // The data's own refusals, also before --output is touched.
-                new DataSchedule(
-                        dataset.numExamples("train"),
-                        c.workers(),
-                        c.examplesPerWorkerRound(),
-                        c.seed());
+                DataSchedule.of(
+                        dataset, c.workers(), c.examplesPerWorkerRound(), c.seed(), start.dataOrder);
                 if (c.evalEvery() > 0) {
                     requireValidation(dataset, c);
                 }
@@ -149,6 +146,7 @@ public final class TrainJob {
             long examples,
             long scheduleSteps,
             long rounds,
+            int dataOrder,
             Path checkpoint,
             JsonNode state) {}
 
@@ -172,7 +170,7 @@ public final class TrainJob {
                             + " already holds a training run; add --resume to continue it, or"
                             + " --overwrite to start over");
         }
-        return new Start(c, 0, 0, 0, 0, 0, null, null);
+        return new Start(c, 0, 0, 0, 0, 0, DataSchedule.BLOCKS, null, null);
     }
 
     /** A fresh run's {@code --output}: an earlier run's checkpoints and metrics removed. */
@@ -224,6 +222,8 @@ public final class TrainJob {
                 state.path("examples").asLong(),
                 state.path("schedule_steps").asLong(),
                 state.path("rounds").asLong(),
+                // Runs recorded before the data order had a version rotate their epochs.
+                state.path("data").path("order").asInt(DataSchedule.ROTATION),
                 checkpoint,
                 state);
     }
@@ -493,7 +493,8 @@ public final class TrainJob {
         SparkContext sc = spark.sparkContext();
         long examples = dataset.numExamples("train");
         DataSchedule data =
-                new DataSchedule(examples, c.workers(), c.examplesPerWorkerRound(), c.seed());
+                DataSchedule.of(
+                        dataset, c.workers(), c.examplesPerWorkerRound(), c.seed(), start.dataOrder);
         double tokensPerRow = (double) dataset.numTokens("train") / examples;
         long rounds;
         long scheduleSteps;

@@ -164,7 +164,10 @@ final class TrainingMaster {
                         (c.maxTokens() > 0 && roundLog.tokens() >= c.maxTokens())
                                 || (!untilTokens && round == rounds);
                 if (c.evalEvery() > 0 && (round % c.evalEvery() == 0 || last)) {
-                    roundLog.addEvaluation(record, evaluate(round));
+                    long t = System.nanoTime();
+                    Evaluator.Metrics m = evaluate(round);
+                    record.put("eval_s", (System.nanoTime() - t) / 1e9);
+                    roundLog.addEvaluation(record, m);
                 }
                 record.put("checkpoint_s", 0.0);
                 s.metrics().append(record);

@@ -20,8 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code train} with separate executor JVMs: {@code --master local-cluster[2,1,2048]} through the
  * launcher (which sets up the Spark home and executor classpath that master needs). Two workers
  * train MLM+NSP and CLM+FIM; a worker whose task is moved to the other executor in mid-run (its
- * first attempt fails there, and Spark excludes that executor for the task) restores its state from
- * the other executor's block manager, and the run ends with the same bytes as an undisturbed one.
+ * first attempt fails there, and Spark excludes that executor for the task) is rebuilt there by an
+ * exact replay, and the run ends with the same bytes as an undisturbed one. Executors killed from
+ * outside: {@link ExecutorLossIT}.
  */
 class TrainClusterIT {
     static final String CLUSTER = "local-cluster[2,1,2048]";
@@ -89,8 +90,14 @@ class TrainClusterIT {
                 "2");
     }
 
+    /** The test classes (the fault-injecting {@code TrainProbe}) for driver and executors. */
+    static final java.util.Map<String, String> PROBES =
+            java.util.Map.of(
+                    "LMSPARK_EXTRA_CLASSPATH",
+                    LauncherIT.ROOT.resolve("spark-jobs/target/test-classes").toString());
+
     static LauncherIT.Result ok(String... args) throws Exception {
-        LauncherIT.Result r = launch(args);
+        LauncherIT.Result r = launch(PROBES, args);
         assertEquals(0, r.status(), String.join(" ", args) + ": " + r.err());
         return r;
     }
@@ -149,8 +156,9 @@ class TrainClusterIT {
                         "--conf",
                         "spark.excludeOnFailure.task.maxTaskAttemptsPerExecutor=1");
         assertTrue(
-                r.err().contains("worker 1's state was restored on executor")
-                        && r.err().contains("(it ran on executor"),
+                r.err().contains("worker 1's state was rebuilt on executor")
+                        && r.err().contains("(it ran on executor")
+                        && r.err().contains("replayed exactly from the run's start (1 round(s))"),
                 "the retry ran on the other executor: " + r.err());
         assertArrayEquals(model(home), model(moved));
     }
@@ -162,86 +170,6 @@ class TrainClusterIT {
             train(mlm, home, "--model", "bert-tiny");
         }
         return home;
-    }
-
-    @Test
-    void anExecutorKilledMidRoundCostsThatRoundAndItsWorkerIsRecomputedExactly() throws Exception {
-        // Worker 1's executor JVM dies in round 2; no checkpoint was written yet, so the lost
-        // optimizer state is replayed from the run's start with the kept round-1 parameters.
-        Path killed = dir.resolve("killed");
-        LauncherIT.Result r =
-                train(
-                        mlm,
-                        killed,
-                        "--model",
-                        "bert-tiny",
-                        "--checkpoint-every",
-                        "0",
-                        "--conf",
-                        "spark.lmspark.test.failOnce=worker=1,round=2,afterSteps=1,action=halt");
-        // Worker 0 is lost too when Spark placed both round-1 tasks on the dying executor.
-        assertTrue(
-                r.err().contains("train: worker(s) [")
-                        && r.err()
-                                .contains(
-                                        "1] lost their optimizer state with their executor before"
-                                                + " round 2; recomputed exactly from the run's"
-                                                + " start (1 round(s) replayed)"),
-                r.err());
-        assertTrue(r.err().contains("train: round 3/3"), r.err());
-        assertArrayEquals(model(undisturbed()), model(killed), "the recovered run changes no bit");
-
-        // Killed in round 3, after the round-2 checkpoint: rebuilt from its worker files.
-        Path afterCheckpoint = dir.resolve("killed-after-checkpoint");
-        r =
-                train(
-                        mlm,
-                        afterCheckpoint,
-                        "--model",
-                        "bert-tiny",
-                        "--checkpoint-every",
-                        "2",
-                        "--conf",
-                        "spark.lmspark.test.failOnce=worker=0,round=3,afterSteps=2,action=halt");
-        assertTrue(
-                r.err().contains("train: worker(s) [0")
-                        && r.err()
-                                .contains(
-                                        "] lost their optimizer state with their executor before"
-                                                + " round 3; recomputed exactly from checkpoint"
-                                                + " round 2 (0 round(s) replayed)"),
-                r.err());
-        assertArrayEquals(model(undisturbed()), model(afterCheckpoint));
-        try (var hidden = Files.list(afterCheckpoint.resolve("checkpoints"))) {
-            assertEquals(
-                    List.of(),
-                    hidden.filter(p -> p.getFileName().toString().startsWith(".")).toList(),
-                    "the recovery files are gone once the round ran");
-        }
-
-        // Without memory to keep past parameters, the lost state is reset (a warning says so),
-        // and the run still completes and verifies.
-        Path reset = dir.resolve("killed-reset");
-        r =
-                train(
-                        mlm,
-                        reset,
-                        "--model",
-                        "bert-tiny",
-                        "--checkpoint-every",
-                        "0",
-                        "--conf",
-                        "spark.lmspark.train.replayMemory=0",
-                        "--conf",
-                        "spark.lmspark.test.failOnce=worker=1,round=2,afterSteps=1,action=halt");
-        assertTrue(
-                r.err()
-                        .contains(
-                                "train: warning: worker 1's optimizer state was lost with its executor"
-                                        + " before round 2; reset to its state at the run's start"),
-                r.err());
-        assertTrue(r.err().contains("train: round 3/3"), r.err());
-        ok("verify", "--checkpoint", reset.toString());
     }
 
     @Test
@@ -308,6 +236,7 @@ class TrainClusterIT {
             ProcessBuilder pb = new ProcessBuilder(command);
             pb.environment().put("LMSPARK_NO_BUILD", "1");
             pb.environment().remove("SPARK_HOME");
+            pb.environment().putAll(PROBES);
             Path err = dir.resolve("signal-" + signal + ".err");
             pb.redirectOutput(dir.resolve("signal-" + signal + ".out").toFile());
             pb.redirectError(err.toFile());

@@ -127,14 +127,25 @@ class TrainJobTest {
      * The time split, per-worker and agreement keys of docs/metrics.md, and what they must obey.
      */
     private static void assertRoundTelemetry(JsonNode rec, int workers, boolean lastRound) {
-        double split = 0;
-        for (String key : List.of("broadcast_s", "job_s", "aggregate_s", "outer_s")) {
+        for (String key : List.of("setup_s", "send_s", "job_s", "combine_s")) {
             assertTrue(rec.path(key).asDouble(-1) >= 0, key + " in " + rec);
-            split += rec.path(key).asDouble();
         }
         assertTrue(
-                split <= rec.path("round_s").asDouble() + 1e-3,
-                "the split fits in round_s: " + rec);
+                rec.path("job_s").asDouble() <= rec.path("round_s").asDouble() + 1e-3,
+                "the job fits in round_s: " + rec);
+        assertTrue(
+                rec.path("compute_s").asDouble() + rec.path("combine_s").asDouble()
+                        <= rec.path("job_s").asDouble() + 1e-3,
+                "compute and combine fit in the job: " + rec);
+        // The driver's share of the round: reports and a few sums, never an update.
+        assertTrue(
+                rec.path("driver_bytes_in").asLong() > 0
+                        && rec.path("driver_bytes_in").asLong() < 100_000,
+                "" + rec);
+        assertTrue(rec.path("driver_heap_mb").asDouble(-1) >= 0, "" + rec);
+        assertTrue(rec.path("combine_shards").asInt() >= 1, "" + rec);
+        long sent = rec.path("delta_bytes").asLong();
+        assertTrue(sent > 0 && sent % (4L * workers) == 0, "float32 updates of every worker: " + rec);
         JsonNode seconds = rec.path("worker_compute_s");
         JsonNode norms = rec.path("worker_delta_norm");
         assertEquals(workers, seconds.size(), "" + rec);
