@@ -302,6 +302,7 @@ final class QuickstartCommand implements Callable<Integer> {
                 0.5,
                 // The demo's learning rates were measured as the workers' own: keep them.
                 "none",
+                "fp32",
                 "mle",
                 "fp32",
                 false,

@@ -187,6 +187,16 @@ final class TrainCommand implements Callable<Integer> {
     String innerLrScaling = "auto";
 
     @Option(
+            names = "--delta-precision",
+            paramLabel = "fp32|bf16|int8",
+            description =
+                    "How the workers' updates travel to the combine: fp32 as they are, bf16 (half"
+                            + " the bytes) or int8 (a quarter: blocks of 256 values, each with a"
+                            + " float32 scale); bf16 and int8 keep error feedback, so what a round"
+                            + " does not send is sent later (default: ${DEFAULT-VALUE}).")
+    String deltaPrecision = "fp32";
+
+    @Option(
             names = "--loss",
             paramLabel = "mle|smile|smile-random|smile-reverse",
             description = "Token loss (default: ${DEFAULT-VALUE}).")
@@ -278,6 +288,7 @@ final class TrainCommand implements Callable<Integer> {
                         outerLr,
                         outerMomentum,
                         innerLrScaling,
+                        deltaPrecision,
                         loss,
                         precision,
                         dynamicMasking,

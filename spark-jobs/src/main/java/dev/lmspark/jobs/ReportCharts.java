@@ -184,7 +184,11 @@ final class ReportCharts {
                                 trained,
                                 RunMetrics.JOB_BEYOND_COMPUTE,
                                 TERMS[1]),
-                        new Line("worker setup (state, parameters, replica)", trained, "setup_s", TERMS[2]),
+                        new Line(
+                                "worker setup (state, parameters, replica)",
+                                trained,
+                                "setup_s",
+                                TERMS[2]),
                         new Line("broadcast (earlier versions)", trained, "broadcast_s", TERMS[2]),
                         new Line("combine + outer step", trained, RunMetrics.COMBINE, TERMS[3]),
                         new Line("evaluation", trained, "eval_s", VALIDATION, false, true, 1),

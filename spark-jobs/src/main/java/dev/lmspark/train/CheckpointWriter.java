@@ -104,7 +104,7 @@ final class CheckpointWriter {
         try {
             List<Tuple2<String, TrainCheckpoints.FileHash>> written =
                     Placement.of(jsc, items, spec.homes(), spec.hosts(), i -> i)
-                            .map(item -> writeFile(item, spec, dir))
+                            .flatMap(item -> writeFiles(item, spec, dir).iterator())
                             .collect();
             written.forEach(t -> files.put(t._1(), t._2()));
         } finally {
@@ -114,9 +114,9 @@ final class CheckpointWriter {
         return TrainCheckpoints.publish(fs, output, staging, progress.round(), c.keepCheckpoints());
     }
 
-    /** One file of the checkpoint, written on an executor; its name and hash. */
-    static Tuple2<String, TrainCheckpoints.FileHash> writeFile(int item, RoundSpec spec, String dir)
-            throws IOException {
+    /** One item's files of the checkpoint, written on an executor; their names and hashes. */
+    static List<Tuple2<String, TrainCheckpoints.FileHash>> writeFiles(
+            int item, RoundSpec spec, String dir) throws IOException {
         TrainProbe.fire(TrainProbe.Point.CHECKPOINT, spec.round(), item, item, null);
         Path staging = new Path(dir);
         FileSystem fs = staging.getFileSystem(spec.run().hadoop().value());
@@ -142,14 +142,22 @@ final class CheckpointWriter {
             LiveWorkers.release(spec.run().runId(), spec.homes(), Worker.executorId());
             LiveWorkers.Acquired a =
                     LiveWorkers.acquire(item, round, spec, org.apache.spark.TaskContext.get());
-            try (OutputStream s = folder.create(TrainCheckpoints.workerFile(item))) {
-                OptimizerCheckpoint.write(a.live().optimizer, s);
+            try {
+                try (OutputStream s = folder.create(TrainCheckpoints.workerFile(item))) {
+                    OptimizerCheckpoint.write(a.live().optimizer, s);
+                }
+                if (a.live().deltaError != null) {
+                    try (OutputStream s = folder.create(TrainCheckpoints.deltaErrorFile(item))) {
+                        DeltaErrors.write(a.live().deltaError, shards.layout(), s);
+                    }
+                }
             } finally {
                 a.live().lock.unlock();
             }
         }
-        Map.Entry<String, TrainCheckpoints.FileHash> e = hash.entrySet().iterator().next();
-        return new Tuple2<>(e.getKey(), e.getValue());
+        List<Tuple2<String, TrainCheckpoints.FileHash>> out = new ArrayList<>();
+        hash.forEach((name, h) -> out.add(new Tuple2<>(name, h)));
+        return out;
     }
 
     private ObjectNode state(

@@ -16,14 +16,14 @@ import java.util.SplittableRandom;
  * <p>With N examples and W workers, each epoch lays the split's ids out in some order and gives
  * worker w the {@code n = ⌊N / W⌋} positions starting at {@code w·n}; the N − W·n left over change
  * from epoch to epoch. Each worker walks its part in order, {@code S} rows per round (local steps ×
- * gradient accumulation × batch size, at most n); when it ends, the next epoch's begins (epochs wrap,
- * mid-round if need be). All workers move in step, so epoch boundaries are the same for all.
+ * gradient accumulation × batch size, at most n); when it ends, the next epoch's begins (epochs
+ * wrap, mid-round if need be). All workers move in step, so epoch boundaries are the same for all.
  *
  * <p>The order of epoch 0 is the split's own. Later epochs, by {@link #order} version:
  *
  * <ul>
- *   <li>{@value #BLOCKS} (runs started by this lmspark): a fresh permutation of the split's blocks —
- *       the {@value PreparedDataset#ROW_GROUP}-row row groups of each shard, so a block costs one
+ *   <li>{@value #BLOCKS} (runs started by this lmspark): a fresh permutation of the split's blocks
+ *       — the {@value PreparedDataset#ROW_GROUP}-row row groups of each shard, so a block costs one
  *       row group to read — drawn from (seed, epoch);
  *   <li>{@value #ROTATION} (runs started before it, which resume with it): the split's order
  *       rotated by an offset drawn from (seed, epoch).
@@ -131,8 +131,7 @@ public record DataSchedule(
             long offset =
                     epoch == 0
                             ? 0
-                            : Math.floorMod(
-                                    Seeds.mix(seed, EPOCH_OFFSET_STREAM, epoch), examples);
+                            : Math.floorMod(Seeds.mix(seed, EPOCH_OFFSET_STREAM, epoch), examples);
             long start = Math.floorMod(offset + from, examples);
             long first = Math.min(count, examples - start);
             out.add(new Segment(start, start + first, epoch));

@@ -135,13 +135,14 @@ public final class Evaluator {
             int batchSize,
             int threads,
             SerializableConfiguration hadoop) {
-        JniUtils.setNumThreads(threads);
         Metrics total = new Metrics(0, 0, new LinkedHashMap<>());
         try (NDManager manager =
                         NDManager.newBaseManager(
                                 LiveWorkers.device(org.apache.spark.TaskContext.get()),
                                 Devices.ENGINE);
                 ExampleReader reader = new ExampleReader(dataset, split, hadoop.value(), 2)) {
+            // After the manager: the engine's native library is loaded by then, in a fresh JVM too.
+            JniUtils.setNumThreads(threads);
             PretrainingTask task = new ModelWeights(model, params.arrays(manager)).task();
             for (long at = from; at < to; at += batchSize) {
                 ShardBatch batch = RoundRows.toBatch(reader.read(at, Math.min(to, at + batchSize)));

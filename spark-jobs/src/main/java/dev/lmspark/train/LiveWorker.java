@@ -35,8 +35,15 @@ final class LiveWorker {
 
     boolean closed;
 
+    /**
+     * With {@code --delta-precision bf16|int8}: the error feedback, what earlier rounds' updates
+     * did not send, over the flat parameter vector ({@link ShardLayout}); null with fp32.
+     */
+    float[] deltaError;
+
     private NDManager copyManager;
     private Map<String, NDArray> copy;
+    private float[] deltaErrorCopy;
     private long copyRound = -1;
 
     LiveWorker(String runId, int worker, NDManager manager, AdamW optimizer, ExampleReader reader) {
@@ -66,12 +73,16 @@ final class LiveWorker {
                             NDScope.unregister(d);
                             copy.put(name, d);
                         });
+        deltaErrorCopy = deltaError == null ? null : deltaError.clone();
         copyRound = round;
     }
 
     /** Puts the kept copy back: the state is again the end of {@link #copyRound}. */
     void restoreCopy() {
         optimizer.loadStateDict(copy);
+        if (deltaErrorCopy != null) {
+            deltaError = deltaErrorCopy.clone();
+        }
         round = copyRound;
         dirty = false;
     }
@@ -81,6 +92,7 @@ final class LiveWorker {
             copyManager.close();
             copyManager = null;
             copy = null;
+            deltaErrorCopy = null;
             copyRound = -1;
         }
     }

@@ -53,6 +53,9 @@ final class LiveWorkers {
                         stale.add(live);
                     }
                     live = create(worker, run, device(task));
+                    if (run.config().deltaCodec() != DeltaCodec.Precision.FP32) {
+                        live.deltaError = new float[errorLength(spec.shards().layout())];
+                    }
                     LIVE.put(worker, live);
                 }
             }
@@ -141,7 +144,7 @@ final class LiveWorkers {
             }
             live.keepCopy();
             try (LocalRound r = LocalRound.train(live, run, spec.shards(), k, task, false)) {
-                if (!r.lossFinite() || !r.deltaFinite(spec.shards().layout())) {
+                if (!r.lossFinite() || !replayUpdate(live, r, spec)) {
                     live.restoreCopy(); // the round was dropped: its state is the one before
                 }
             } catch (IOException e) {
@@ -153,14 +156,57 @@ final class LiveWorkers {
         return new WorkerReport.Restore(WorkerReport.Source.REPLAYED, base, at - base, -1, why);
     }
 
+    /**
+     * What a replayed round's update does to the state besides the optimizer: whether it is finite
+     * and, with compressed updates, the error feedback it leaves (as its sending did).
+     */
+    private static boolean replayUpdate(LiveWorker live, LocalRound r, RoundSpec spec)
+            throws IOException {
+        ShardLayout layout = spec.shards().layout();
+        DeltaCodec.Precision precision = spec.run().config().deltaCodec();
+        boolean finite = true;
+        for (int s = 0; s < layout.shards(); s++) {
+            float[] d = r.delta(layout, layout.start(s), layout.end(s));
+            for (float x : d) {
+                finite &= Float.isFinite(x);
+            }
+            if (precision != DeltaCodec.Precision.FP32) {
+                DeltaCodec.encode(precision, d, live.deltaError, (int) layout.start(s));
+            }
+        }
+        return finite;
+    }
+
+    /** The error feedback's length: P, refused past what one array holds. */
+    static int errorLength(ShardLayout layout) {
+        if (layout.size() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(
+                    layout.size()
+                            + " parameters are more than compressed updates' error feedback holds"
+                            + " (2^31 − 9); use --delta-precision fp32");
+        }
+        return (int) layout.size();
+    }
+
     private static void readReliableCopy(LiveWorker live, RoundSpec spec) throws IOException {
+        if (live.deltaError != null) {
+            java.util.Arrays.fill(live.deltaError, 0f);
+        }
         if (spec.baseCheckpoint() == null) {
             live.optimizer.loadStateDict(Map.of()); // a fresh start: no state yet
             return;
         }
+        var hadoop = spec.run().hadoop().value();
         Path file = new Path(spec.baseCheckpoint(), TrainCheckpoints.workerFile(live.worker));
-        try (InputStream in = file.getFileSystem(spec.run().hadoop().value()).open(file)) {
+        try (InputStream in = file.getFileSystem(hadoop).open(file)) {
             OptimizerCheckpoint.read(in, live.optimizer, live.manager);
+        }
+        if (live.deltaError != null) {
+            Path errors =
+                    new Path(spec.baseCheckpoint(), TrainCheckpoints.deltaErrorFile(live.worker));
+            try (InputStream in = errors.getFileSystem(hadoop).open(errors)) {
+                DeltaErrors.read(in, spec.shards().layout(), live.deltaError, live.manager);
+            }
         }
     }
 

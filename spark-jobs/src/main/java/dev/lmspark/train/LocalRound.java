@@ -86,7 +86,12 @@ final class LocalRound implements AutoCloseable {
     }
 
     private void run(
-            LiveWorker live, RunSpec spec, long round, TaskContext task, boolean probe, long begin) {
+            LiveWorker live,
+            RunSpec spec,
+            long round,
+            TaskContext task,
+            boolean probe,
+            long begin) {
         TrainConfig c = spec.config();
         long firstStep = (round - 1) * c.localSteps();
         long computeStart = System.nanoTime();

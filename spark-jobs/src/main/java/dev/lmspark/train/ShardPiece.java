@@ -7,17 +7,18 @@ import org.apache.spark.Partitioner;
 /**
  * A record of the sharded combine's shuffle: for shard {@code shard}, either a worker's report
  * (phase 0, sent for every shard) or its piece of the update (phase 1: Δ over the shard's flat
- * range, float32). Sorted by (phase, worker) within a shard, so the combine task reads every report
- * — the token weights, the finite flags and the norms — before the first piece, then the pieces in
- * worker-id order, which fixes the order of the float64 sum.
+ * range, as {@code --delta-precision} encodes it). Sorted by (phase, worker) within a shard, so the
+ * combine task reads every report — the token weights, the finite flags and the norms — before the
+ * first piece, then the pieces in worker-id order, which fixes the order of the float64 sum.
  *
  * @param shard the shard
  * @param phase 0 report, 1 update piece
  * @param worker the worker
  * @param report the report (phase 0), else null
- * @param values the piece (phase 1), else null
+ * @param delta the piece as sent (phase 1: fp32, or bf16 or int8, see {@link DeltaCodec}), else
+ *     null
  */
-record ShardPiece(int shard, int phase, int worker, WorkerReport report, float[] values)
+record ShardPiece(int shard, int phase, int worker, WorkerReport report, DeltaCodec.Encoded delta)
         implements Serializable {
 
     /** The shuffle key: (shard, phase, worker). */

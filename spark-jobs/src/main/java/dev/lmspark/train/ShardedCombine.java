@@ -78,7 +78,7 @@ final class ShardedCombine {
                 direction = finiteCount(reports) > 1 ? new double[n] : null;
             }
             double w = weights[p.worker()];
-            float[] d = p.values();
+            float[] d = p.delta().decode();
             for (int j = 0; j < n; j++) {
                 sum[j] += w * d[j];
             }

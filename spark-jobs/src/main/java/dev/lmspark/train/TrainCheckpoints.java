@@ -64,6 +64,14 @@ public final class TrainCheckpoints {
     }
 
     /**
+     * {@code workers/worker-NNNNN.delta-error.safetensors}: the error feedback of a worker's
+     * compressed updates ({@code --delta-precision bf16|int8} only).
+     */
+    public static String deltaErrorFile(int worker) {
+        return String.format("%s/worker-%05d.delta-error.safetensors", WORKERS_DIR, worker);
+    }
+
+    /**
      * Reads worker {@code worker}'s optimizer state file ({@link #workerFile}) from checkpoint-like
      * folder {@code dir}; called on executors, with the job's Hadoop configuration.
      */

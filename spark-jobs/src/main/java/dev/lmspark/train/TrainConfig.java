@@ -44,6 +44,9 @@ import java.util.Set;
  * @param innerLrScaling how the workers' inner learning rate follows from {@code lr}: {@code auto}
  *     ({@code sqrt} with average, {@code none} with nesterov), {@code sqrt} (× √workers) or {@code
  *     none}; null (a run recorded before the flag existed) is {@code none}
+ * @param deltaPrecision how the workers' updates travel to the combine: {@code fp32}, {@code bf16}
+ *     or {@code int8} (the last two with error feedback, see {@link DeltaCodec}); null (a run
+ *     recorded before the flag existed) is {@code fp32}
  * @param loss mle or a SMILE variant
  * @param precision fp32 or bf16
  * @param dynamicMasking re-mask MLM rows every epoch after the first
@@ -74,6 +77,7 @@ public record TrainConfig(
         double outerLr,
         double outerMomentum,
         String innerLrScaling,
+        String deltaPrecision,
         String loss,
         String precision,
         boolean dynamicMasking,
@@ -130,6 +134,12 @@ public record TrainConfig(
         require(
                 List.of("auto", "sqrt", "none").contains(innerLrScaling),
                 "unknown --inner-lr-scaling '" + innerLrScaling + "'; use auto, sqrt or none");
+        if (deltaPrecision == null) {
+            deltaPrecision = "fp32"; // a run recorded before the flag existed
+        }
+        require(
+                List.of("fp32", "bf16", "int8").contains(deltaPrecision),
+                "unknown --delta-precision '" + deltaPrecision + "'; use fp32, bf16 or int8");
         named(() -> TrainingLoss.Kind.fromCliName(loss));
         named(() -> Precision.parse(precision));
         require(
@@ -192,6 +202,11 @@ public record TrainConfig(
     }
 
     /** Rows each worker trains on per round: local steps × grad-accum × batch size. */
+    /** {@link #deltaPrecision} as the codec's enum. */
+    DeltaCodec.Precision deltaCodec() {
+        return DeltaCodec.Precision.parse(deltaPrecision);
+    }
+
     public long examplesPerWorkerRound() {
         return (long) localSteps * gradAccum * batchSize;
     }

@@ -122,7 +122,11 @@ public final class TrainJob {
                 checkModelAgainstData(c, model.config, dataset, log);
                 // The data's own refusals, also before --output is touched.
                 DataSchedule.of(
-                        dataset, c.workers(), c.examplesPerWorkerRound(), c.seed(), start.dataOrder);
+                        dataset,
+                        c.workers(),
+                        c.examplesPerWorkerRound(),
+                        c.seed(),
+                        start.dataOrder);
                 if (c.evalEvery() > 0) {
                     requireValidation(dataset, c);
                 }
@@ -203,6 +207,14 @@ public final class TrainJob {
         TrainConfig c = recorded.resumedWith(given, explicit);
         long round = state.path("round").asLong();
         for (int w = 0; w < c.workers(); w++) {
+            if (!c.deltaPrecision().equals("fp32")
+                    && !fs.isFile(new Path(checkpoint, TrainCheckpoints.deltaErrorFile(w)))) {
+                throw new BadInputException(
+                        checkpoint
+                                + " has no "
+                                + TrainCheckpoints.deltaErrorFile(w)
+                                + "; the checkpoint is incomplete, resume from an earlier one");
+            }
             if (!fs.isFile(new Path(checkpoint, TrainCheckpoints.workerFile(w)))) {
                 throw new BadInputException(
                         checkpoint
@@ -494,7 +506,11 @@ public final class TrainJob {
         long examples = dataset.numExamples("train");
         DataSchedule data =
                 DataSchedule.of(
-                        dataset, c.workers(), c.examplesPerWorkerRound(), c.seed(), start.dataOrder);
+                        dataset,
+                        c.workers(),
+                        c.examplesPerWorkerRound(),
+                        c.seed(),
+                        start.dataOrder);
         double tokensPerRow = (double) dataset.numTokens("train") / examples;
         long rounds;
         long scheduleSteps;

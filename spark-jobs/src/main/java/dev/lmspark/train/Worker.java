@@ -108,8 +108,14 @@ final class Worker {
                     sumSquares += (double) x * x;
                     finite &= Float.isFinite(x);
                 }
-                deltaBytes += 4L * delta.length;
-                piece = new ShardPiece(s, 1, live.worker, null, delta);
+                DeltaCodec.Encoded sent =
+                        DeltaCodec.encode(
+                                spec.run().config().deltaCodec(),
+                                delta,
+                                live.deltaError,
+                                (int) layout.start(s));
+                deltaBytes += sent.bytes();
+                piece = new ShardPiece(s, 1, live.worker, null, sent);
                 sendSeconds += (System.nanoTime() - t) / 1e9;
             } else {
                 piece = new ShardPiece(s - layout.shards(), 0, live.worker, report(), null);

@@ -126,8 +126,9 @@ class ExecutorLossIT {
     }
 
     /**
-     * As {@link #killedAt(String, long)}, with {@code meddling} done before the kill; {@code exact}:
-     * the run must end with the undisturbed run's bytes (else it must only complete and verify).
+     * As {@link #killedAt(String, long)}, with {@code meddling} done before the kill; {@code
+     * exact}: the run must end with the undisturbed run's bytes (else it must only complete and
+     * verify).
      */
     static String killedAt(String point, long round, Meddling meddling, boolean exact)
             throws Exception {
@@ -176,7 +177,7 @@ class ExecutorLossIT {
                     "killed at " + point + " of round " + round + ", the run changed bits: " + log);
         }
         assertEquals(
-                LauncherIT.launch("verify", "--checkpoint", out.toString()).status(), 0, "verify");
+                0, LauncherIT.launch("verify", "--checkpoint", out.toString()).status(), "verify");
         try (var files = Files.list(out.resolve("checkpoints"))) {
             assertEquals(
                     List.of(),
@@ -244,15 +245,17 @@ class ExecutorLossIT {
                             Path gone = out.resolve("checkpoints/.global/round-000002");
                             try (var files = Files.walk(gone)) {
                                 for (Path f :
-                                        files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                                        files.sorted(java.util.Comparator.reverseOrder())
+                                                .toList()) {
                                     Files.delete(f);
                                 }
                             }
                         },
                         false);
         assertTrue(
-                log.contains("optimizer state was reset to its state at checkpoint round 2 for"
-                                + " round 4")
+                log.contains(
+                                "optimizer state was reset to its state at checkpoint round 2 for"
+                                        + " round 4")
                         && log.contains("the global parameters of round 2 are gone"),
                 log);
     }

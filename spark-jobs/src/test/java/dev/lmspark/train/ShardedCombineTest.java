@@ -29,8 +29,8 @@ import scala.Tuple2;
 /**
  * The sharded combine against the driver-side arithmetic it replaced ({@link OuterOptimizer}, kept
  * here in the test sources as the reference): for every shard count, both outer optimizers, a
- * dropped (non-finite) worker and a round with no finite worker, the published shards hold
- * exactly the reference's bits, and the telemetry sums match the reference's norms.
+ * dropped (non-finite) worker and a round with no finite worker, the published shards hold exactly
+ * the reference's bits, and the telemetry sums match the reference's norms.
  */
 class ShardedCombineTest {
     @TempDir Path dir;
@@ -49,7 +49,8 @@ class ShardedCombineTest {
         for (String kind : List.of("average", "nesterov")) {
             OuterOptimizer reference = new OuterOptimizer(kind, 0.7, 0.9);
             Parameters expected1 =
-                    reference.step(theta, OuterOptimizer.weightedSum(deltas, new long[] {1234, 987}));
+                    reference.step(
+                            theta, OuterOptimizer.weightedSum(deltas, new long[] {1234, 987}));
             // A copy: the reference updates its momentum buffer in place.
             float[][] momentum1 =
                     reference.momentumBuffer() == null
@@ -106,7 +107,10 @@ class ShardedCombineTest {
         double cosines = 0;
         for (int a = 0; a < 3; a++) {
             for (int b = a + 1; b < 3; b++) {
-                cosines += dot(deltas.get(a), deltas.get(b)) / deltas.get(a).norm() / deltas.get(b).norm();
+                cosines +=
+                        dot(deltas.get(a), deltas.get(b))
+                                / deltas.get(a).norm()
+                                / deltas.get(b).norm();
             }
         }
         assertEquals(cosines / 3, (direction - 3) / 6, 1e-9);
@@ -127,9 +131,7 @@ class ShardedCombineTest {
             GlobalShards store, String kind, long round, List<Parameters> deltas, long[] tokens)
             throws Exception {
         ShardLayout layout = store.layout();
-        RoundSpec spec =
-                new RoundSpec(
-                        runSpec(kind), round, store, 0, null, Map.of(), Map.of());
+        RoundSpec spec = new RoundSpec(runSpec(kind), round, store, 0, null, Map.of(), Map.of());
         List<Tuple2<ShardPiece.Key, ShardPiece>> records = new ArrayList<>();
         for (int w = 0; w < deltas.size(); w++) {
             float[] flat = flat(deltas.get(w));
@@ -138,7 +140,9 @@ class ShardedCombineTest {
             for (int s = 0; s < layout.shards(); s++) {
                 float[] piece = new float[layout.length(s)];
                 System.arraycopy(flat, (int) layout.start(s), piece, 0, piece.length);
-                ShardPiece p = new ShardPiece(s, 1, w, null, piece);
+                ShardPiece p =
+                        new ShardPiece(
+                                s, 1, w, null, new DeltaCodec.Encoded(piece, null, null, null));
                 records.add(new Tuple2<>(p.key(), p));
                 ShardPiece r = new ShardPiece(s, 0, w, report, null);
                 records.add(new Tuple2<>(r.key(), r));
@@ -184,8 +188,7 @@ class ShardedCombineTest {
         c.put("outer_optimizer", kind);
         c.put("outer_lr", 0.7);
         c.put("outer_momentum", 0.9);
-        return new RunSpec(
-                "test", TrainConfig.fromJson(c), MODEL, null, null, null, 1, null, true);
+        return new RunSpec("test", TrainConfig.fromJson(c), MODEL, null, null, null, 1, null, true);
     }
 
     private static GlobalShards store(Path out, int shards) {
@@ -200,13 +203,14 @@ class ShardedCombineTest {
         try (NDManager m = NDManager.newBaseManager(Device.cpu(), Devices.ENGINE)) {
             Map<String, NDArray> arrays = new java.util.LinkedHashMap<>();
             dev.lmspark.model.io.ModelWeights.shapes(MODEL)
-                    .forEach((name, shape) -> {
-                        float[] v = new float[(int) shape.size()];
-                        for (int i = 0; i < v.length; i++) {
-                            v[i] = (random.nextFloat() * 2 - 1) * scale;
-                        }
-                        arrays.put(name, m.create(v, shape));
-                    });
+                    .forEach(
+                            (name, shape) -> {
+                                float[] v = new float[(int) shape.size()];
+                                for (int i = 0; i < v.length; i++) {
+                                    v[i] = (random.nextFloat() * 2 - 1) * scale;
+                                }
+                                arrays.put(name, m.create(v, shape));
+                            });
             return Parameters.of(arrays);
         }
     }

@@ -145,7 +145,8 @@ class TrainJobTest {
         assertTrue(rec.path("driver_heap_mb").asDouble(-1) >= 0, "" + rec);
         assertTrue(rec.path("combine_shards").asInt() >= 1, "" + rec);
         long sent = rec.path("delta_bytes").asLong();
-        assertTrue(sent > 0 && sent % (4L * workers) == 0, "float32 updates of every worker: " + rec);
+        assertTrue(
+                sent > 0 && sent % (4L * workers) == 0, "float32 updates of every worker: " + rec);
         JsonNode seconds = rec.path("worker_compute_s");
         JsonNode norms = rec.path("worker_delta_norm");
         assertEquals(workers, seconds.size(), "" + rec);

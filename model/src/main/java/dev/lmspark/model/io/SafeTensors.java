@@ -137,16 +137,13 @@ public final class SafeTensors {
 
     /**
      * Writes {@code entries} (in name order, whatever order they come in) and optional string
-     * {@code metadata}, with {@value #DATA_SHA256} when {@code checksum}, streaming each entry's data
-     * (twice with a checksum: the header that records it comes first). The bytes are those {@link
-     * #write(Map, Map, OutputStream)} gives for the same tensors, whatever their size: a file may
-     * exceed 2 GiB, one entry may not.
+     * {@code metadata}, with {@value #DATA_SHA256} when {@code checksum}, streaming each entry's
+     * data (twice with a checksum: the header that records it comes first). The bytes are those
+     * {@link #write(Map, Map, OutputStream)} gives for the same tensors, whatever their size: a
+     * file may exceed 2 GiB, one entry may not.
      */
     public static void write(
-            List<Entry> entries,
-            Map<String, String> metadata,
-            boolean checksum,
-            OutputStream out)
+            List<Entry> entries, Map<String, String> metadata, boolean checksum, OutputStream out)
             throws IOException {
         TreeMap<String, Entry> sorted = new TreeMap<>();
         entries.forEach(e -> sorted.put(e.name(), e));
