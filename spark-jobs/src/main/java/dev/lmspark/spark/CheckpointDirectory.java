@@ -2,6 +2,7 @@ package dev.lmspark.spark;
 
 import dev.lmspark.data.BadInputException;
 import dev.lmspark.model.io.ModelCheckpoint;
+import dev.lmspark.model.io.ShardedSafeTensors;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -102,6 +103,11 @@ public final class CheckpointDirectory {
 
     private static boolean isCheckpoint(FileSystem fs, Path dir) throws IOException {
         return fs.isFile(new Path(dir, ModelCheckpoint.CONFIG_FILE))
-                && fs.isFile(new Path(dir, ModelCheckpoint.WEIGHTS_FILE));
+                && (fs.isFile(new Path(dir, ModelCheckpoint.WEIGHTS_FILE))
+                        || fs.isFile(
+                                new Path(
+                                        dir,
+                                        ModelCheckpoint.WEIGHTS_FILE
+                                                + ShardedSafeTensors.INDEX_SUFFIX)));
     }
 }

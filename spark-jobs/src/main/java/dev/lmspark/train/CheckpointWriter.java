@@ -125,9 +125,7 @@ final class CheckpointWriter {
         GlobalShards shards = spec.shards();
         long round = spec.round();
         if (item == MODEL) {
-            try (OutputStream s = folder.create(ModelCheckpoint.WEIGHTS_FILE)) {
-                ModelCheckpoint.writeWeights(shards.entries(round, GlobalShards.Kind.PARAMS), s);
-            }
+            ModelCheckpoint.writeWeights(shards.entries(round, GlobalShards.Kind.PARAMS), folder);
         } else if (item == OPTIMIZER) {
             String kind = spec.run().config().outerOptimizer();
             try (OutputStream s = folder.create(TrainCheckpoints.OPTIMIZER_FILE)) {
@@ -139,7 +137,8 @@ final class CheckpointWriter {
                         s);
             }
         } else {
-            LiveWorkers.release(spec.run().runId(), spec.homes(), Worker.executorId());
+            LiveWorkers.release(
+                    spec.run().runId(), spec.homes(), Worker.executorId(), Long.MAX_VALUE);
             LiveWorkers.Acquired a =
                     LiveWorkers.acquire(item, round, spec, org.apache.spark.TaskContext.get());
             try {

@@ -242,10 +242,11 @@ final class LiveWorkers {
 
     /**
      * Frees this JVM's live states of run {@code runId} that are not homed here any more: those of
-     * workers {@code homes} places on another executor (a moved worker's old state), or every one
-     * when {@code homes} is null. Each is closed once no task uses it. Returns how many.
+     * workers {@code homes} places on another executor (a moved worker's old state) and that are
+     * older than round {@code before} (a state trained in the round under way is never stale), or
+     * every one when {@code homes} is null. Each is closed once no task uses it. Returns how many.
      */
-    static int release(String runId, Map<Integer, String> homes, String executor) {
+    static int release(String runId, Map<Integer, String> homes, String executor, long before) {
         List<LiveWorker> out = new ArrayList<>();
         synchronized (LIVE) {
             LIVE.values()
@@ -256,7 +257,8 @@ final class LiveWorkers {
                                                 && (homes == null
                                                         || (homes.containsKey(l.worker)
                                                                 && !homes.get(l.worker)
-                                                                        .equals(executor)));
+                                                                        .equals(executor)
+                                                                && l.round < before));
                                 if (gone) {
                                     out.add(l);
                                 }

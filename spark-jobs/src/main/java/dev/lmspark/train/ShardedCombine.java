@@ -55,7 +55,6 @@ final class ShardedCombine {
     static Result run(
             int shard, Iterator<Tuple2<ShardPiece.Key, ShardPiece>> records, RoundSpec spec) {
         long begin = System.nanoTime();
-        LiveWorkers.release(spec.run().runId(), spec.homes(), Worker.executorId());
         GlobalShards shards = spec.shards();
         int n = shards.layout().length(shard);
         Map<Integer, WorkerReport> reports = new TreeMap<>();
@@ -89,6 +88,10 @@ final class ShardedCombine {
                 }
             }
         }
+        // The reports say where each worker trained this round: states elsewhere are stale.
+        Map<Integer, String> trainedOn = new TreeMap<>();
+        reports.values().forEach(r -> trainedOn.put(r.worker(), r.executor()));
+        LiveWorkers.release(spec.run().runId(), trainedOn, Worker.executorId(), Long.MAX_VALUE);
         TrainProbe.fire(TrainProbe.Point.COMBINE, spec.round(), -1, shard, null);
         double updateSquares;
         try {

@@ -120,6 +120,12 @@ public final class TrainJob {
                                 ? resumedModel(fs, start.checkpoint, c, manager)
                                 : initialModel(c, dataset, hadoop, manager, log);
                 checkModelAgainstData(c, model.config, dataset, log);
+                MemoryPlan.check(
+                        spark.sparkContext(),
+                        c,
+                        ModelWeights.shapes(model.config).values().stream()
+                                .mapToLong(ai.djl.ndarray.types.Shape::size)
+                                .sum());
                 // The data's own refusals, also before --output is touched.
                 DataSchedule.of(
                         dataset,

@@ -205,7 +205,7 @@ final class TrainingMaster {
             }
             GlobalShards.deleteAll(s.fs(), s.output());
             if (sc.isLocal()) {
-                LiveWorkers.release(s.spec().runId(), null, null);
+                LiveWorkers.release(s.spec().runId(), null, null, Long.MAX_VALUE);
             }
             if (stop.requested() && !finished) {
                 throw stopped();

@@ -26,7 +26,8 @@ final class Worker {
     static Iterator<Tuple2<ShardPiece.Key, ShardPiece>> run(int worker, RoundSpec spec) {
         TaskContext task = TaskContext.get();
         long begin = System.nanoTime();
-        LiveWorkers.release(spec.run().runId(), spec.homes(), executorId());
+        // States homed elsewhere since the last round (not one trained in this round).
+        LiveWorkers.release(spec.run().runId(), spec.homes(), executorId(), spec.round());
         long round = spec.round();
         LiveWorkers.Acquired acquired = LiveWorkers.acquire(worker, round - 1, spec, task);
         LiveWorker live = acquired.live();

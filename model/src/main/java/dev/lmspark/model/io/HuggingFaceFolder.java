@@ -74,7 +74,9 @@ public final class HuggingFaceFolder {
 
     /**
      * Writes {@code model} as a Hugging Face folder: {@value #CONFIG_FILE}, {@value #WEIGHTS_FILE}
-     * (float32) and each of {@code tokenizerFiles} (name to bytes, written as given).
+     * (float32; above 2 GiB of weights Hugging Face's sharded layout, {@code
+     * model-00001-of-0000N.safetensors} … with {@value #WEIGHTS_INDEX_FILE}) and each of {@code
+     * tokenizerFiles} (name to bytes, written as given).
      *
      * @param tokens the tokenizer's special token ids, recorded in the config
      * @throws IllegalArgumentException when the model has no Hugging Face equivalent (naming the
@@ -114,8 +116,10 @@ public final class HuggingFaceFolder {
                             }
                             renamed.put(theirs, a);
                         });
-        try (OutputStream s = out.create(WEIGHTS_FILE)) {
-            SafeTensors.write(renamed, Map.of("format", "pt"), s);
+        try {
+            List<SafeTensors.Entry> entries = new ArrayList<>();
+            renamed.forEach((name, a) -> entries.add(SafeTensors.Entry.of(name, a)));
+            ShardedSafeTensors.write("model", entries, Map.of("format", "pt"), false, out);
         } finally {
             converted.forEach(NDArray::close);
         }

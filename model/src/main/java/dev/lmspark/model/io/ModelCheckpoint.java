@@ -37,23 +37,28 @@ public final class ModelCheckpoint {
 
     private ModelCheckpoint() {}
 
-    /** Writes {@value #WEIGHTS_FILE} and {@value #CONFIG_FILE} to {@code out}. */
+    /**
+     * Writes {@value #WEIGHTS_FILE} (sharded above 2 GiB, see {@link ShardedSafeTensors}) and
+     * {@value #CONFIG_FILE} to {@code out}.
+     */
     public static void write(ModelWeights model, OutputFolder out) throws IOException {
-        try (OutputStream s = out.create(WEIGHTS_FILE)) {
-            SafeTensors.writeWithChecksum(model.parameters(), WEIGHTS_METADATA, s);
-        }
+        List<SafeTensors.Entry> entries = new java.util.ArrayList<>();
+        model.parameters().forEach((name, a) -> entries.add(SafeTensors.Entry.of(name, a)));
+        writeWeights(entries, out);
         try (OutputStream s = out.create(CONFIG_FILE)) {
             s.write(configJson(model.config()).getBytes(StandardCharsets.UTF_8));
         }
     }
 
     /**
-     * Writes {@value #WEIGHTS_FILE}'s bytes from parameters streamed a chunk at a time (a model
-     * larger than the heap): the same bytes {@link #write} gives for the same values.
+     * Writes the weights from parameters streamed a chunk at a time (a model larger than the heap):
+     * {@value #WEIGHTS_FILE}, or above 2 GiB of data Hugging Face's sharded layout ({@code
+     * model-00001-of-0000N.safetensors} … and {@code model.safetensors.index.json}); the bytes
+     * {@link #write} gives for the same values. Returns the files' names.
      */
-    public static void writeWeights(List<SafeTensors.Entry> parameters, OutputStream out)
+    public static List<String> writeWeights(List<SafeTensors.Entry> parameters, OutputFolder out)
             throws IOException {
-        SafeTensors.write(parameters, WEIGHTS_METADATA, true, out);
+        return ShardedSafeTensors.write("model", parameters, WEIGHTS_METADATA, true, out);
     }
 
     private static final Map<String, String> WEIGHTS_METADATA =
@@ -73,12 +78,7 @@ public final class ModelCheckpoint {
                             new String(s.readAllBytes(), StandardCharsets.UTF_8),
                             where(in, CONFIG_FILE));
         }
-        SafeTensors.Contents contents;
-        try (InputStream s = open(in, WEIGHTS_FILE)) {
-            contents = SafeTensors.readContents(s, manager);
-        } catch (IOException e) {
-            throw new IOException(where(in, WEIGHTS_FILE) + ": " + e.getMessage(), e);
-        }
+        ShardedSafeTensors.Contents contents = ShardedSafeTensors.read(in, "model", manager);
         try {
             FormatVersion.check(
                     where(in, WEIGHTS_FILE),
