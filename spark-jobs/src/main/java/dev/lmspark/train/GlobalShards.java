@@ -110,15 +110,14 @@ final class GlobalShards implements Serializable {
         Path target = file(round, kind, shard);
         Path tmp = new Path(dir(round), "." + target.getName() + "." + UUID.randomUUID());
         try (OutputStream out = fs.create(tmp, true)) {
-            ByteBuffer b = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-            for (float v : values) {
-                if (!b.hasRemaining()) {
-                    out.write(b.array(), 0, b.position());
-                    b.clear();
-                }
-                b.putFloat(v);
+            ByteBuffer b = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+            for (int at = 0; at < values.length; ) {
+                int n = Math.min(values.length - at, b.capacity() / 4);
+                b.clear();
+                b.asFloatBuffer().put(values, at, n); // bulk, not a float at a time
+                out.write(b.array(), 0, 4 * n);
+                at += n;
             }
-            out.write(b.array(), 0, b.position());
         }
         publish(fs, tmp, target, 4L * values.length);
     }
@@ -146,16 +145,14 @@ final class GlobalShards implements Serializable {
     float[] read(long round, Kind kind, int shard) throws IOException {
         float[] out = new float[layout.length(shard)];
         try (FlatReader r = new FlatReader(round, kind, layout.start(shard))) {
-            byte[] chunk = new byte[1 << 16];
+            byte[] chunk = new byte[1 << 20];
             ByteBuffer view = ByteBuffer.wrap(chunk).order(ByteOrder.LITTLE_ENDIAN);
             int at = 0;
             while (at < out.length) {
                 int n = Math.min(chunk.length / 4, out.length - at);
                 r.readFully(chunk, 0, 4 * n);
                 view.clear();
-                for (int i = 0; i < n; i++) {
-                    out[at + i] = view.getFloat();
-                }
+                view.asFloatBuffer().get(out, at, n); // bulk
                 at += n;
             }
         }

@@ -6,8 +6,8 @@ import java.io.Serializable;
 import org.apache.spark.util.SerializableConfiguration;
 
 /**
- * What every worker task of a run needs besides the round's global parameters: small and
- * serializable, shipped with each round's closure.
+ * What every task of a run needs whatever the round: broadcast once per run (its Hadoop
+ * configuration alone is tens of KiB), so a round's tasks carry only a handle to it.
  *
  * @param runId identifies this run's live workers in an executor's cache
  * @param config the train flags
@@ -19,6 +19,7 @@ import org.apache.spark.util.SerializableConfiguration;
  * @param hadoop the Hadoop configuration, for reading shards
  * @param roundStartCopy whether a worker keeps a copy of its optimizer state at the start of each
  *     round (see {@link TrainJob#ROUND_START_COPY})
+ * @param shards where the rounds' global parameters are
  */
 public record RunSpec(
         String runId,
@@ -29,5 +30,6 @@ public record RunSpec(
         LearningRateSchedule schedule,
         int threads,
         SerializableConfiguration hadoop,
-        boolean roundStartCopy)
+        boolean roundStartCopy,
+        GlobalShards shards)
         implements Serializable {}

@@ -67,6 +67,7 @@ final class TrainingMaster {
     private final Map<Integer, String> homes = new LinkedHashMap<>();
     private final Map<Integer, String> hosts = new LinkedHashMap<>();
 
+    private final org.apache.spark.broadcast.Broadcast<RunSpec> run;
     private long round;
     private long rounds;
     private long baseRound;
@@ -84,6 +85,7 @@ final class TrainingMaster {
         this.baseRound = setup.startRound();
         this.published = setup.startCheckpoint();
         this.roundLog = new RoundLog(setup, log);
+        this.run = jsc.broadcast(setup.spec());
     }
 
     /** Trains until done or stopped; see {@link TrainJob#run}. */
@@ -204,6 +206,7 @@ final class TrainingMaster {
                 checkpointAfterStop();
             }
             GlobalShards.deleteAll(s.fs(), s.output());
+            run.destroy();
             if (sc.isLocal()) {
                 LiveWorkers.release(s.spec().runId(), null, null, Long.MAX_VALUE);
             }
@@ -216,10 +219,10 @@ final class TrainingMaster {
 
     /** Round {@code r}'s spec: the base of replays is the last published checkpoint. */
     private RoundSpec roundSpec(long r) {
+        var broadcast = run;
         return new RoundSpec(
-                s.spec(),
+                () -> broadcast.value(),
                 r,
-                s.shards(),
                 baseRound,
                 published,
                 new LinkedHashMap<>(homes),

@@ -131,7 +131,8 @@ class ShardedCombineTest {
             GlobalShards store, String kind, long round, List<Parameters> deltas, long[] tokens)
             throws Exception {
         ShardLayout layout = store.layout();
-        RoundSpec spec = new RoundSpec(runSpec(kind), round, store, 0, null, Map.of(), Map.of());
+        RunSpec run = runSpec(kind, store);
+        RoundSpec spec = new RoundSpec(() -> run, round, 0, null, Map.of(), Map.of());
         List<Tuple2<ShardPiece.Key, ShardPiece>> records = new ArrayList<>();
         for (int w = 0; w < deltas.size(); w++) {
             float[] flat = flat(deltas.get(w));
@@ -183,12 +184,13 @@ class ShardedCombineTest {
                 0);
     }
 
-    private static RunSpec runSpec(String kind) throws Exception {
+    private static RunSpec runSpec(String kind, GlobalShards store) throws Exception {
         ObjectNode c = TrainConfigTest.recorded();
         c.put("outer_optimizer", kind);
         c.put("outer_lr", 0.7);
         c.put("outer_momentum", 0.9);
-        return new RunSpec("test", TrainConfig.fromJson(c), MODEL, null, null, null, 1, null, true);
+        return new RunSpec(
+                "test", TrainConfig.fromJson(c), MODEL, null, null, null, 1, null, true, store);
     }
 
     private static GlobalShards store(Path out, int shards) {
