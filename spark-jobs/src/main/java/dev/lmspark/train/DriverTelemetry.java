@@ -1,9 +1,10 @@
 package dev.lmspark.train;
 
+import com.sun.management.GcInfo;
+import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.lang.management.MemoryUsage;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.spark.SparkContext;
 import org.apache.spark.scheduler.SparkListener;
@@ -12,7 +13,7 @@ import org.apache.spark.scheduler.SparkListenerTaskEnd;
 /**
  * What the driver itself costs, for {@code metrics.jsonl}: the bytes that tasks sent it (the sum of
  * their results' serialized sizes, as Spark's task metrics count them) and its old-generation heap
- * after the last collection — what the driver really keeps, without forcing a collection.
+ * right after the last collection — what the driver really keeps, without forcing a collection.
  */
 final class DriverTelemetry extends SparkListener implements AutoCloseable {
     private final SparkContext sc;
@@ -36,25 +37,31 @@ final class DriverTelemetry extends SparkListener implements AutoCloseable {
     }
 
     /**
-     * The old generation's used heap after the JVM's last collection of it, MiB; -1 where no pool
-     * reports one (then: all heap pools' usage after collection, summed).
+     * The old generation's used heap right after the JVM's most recent collection (of whichever
+     * generation), MiB, as that collector reported it: what the driver really keeps, without
+     * forcing a collection. -1 before the first collection.
      */
     static double oldGenerationMb() {
-        long used = -1;
-        long all = 0;
-        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-            MemoryUsage after = pool.getCollectionUsage();
-            if (pool.getType() != MemoryType.HEAP || after == null) {
-                continue;
-            }
-            all += after.getUsed();
-            String name = pool.getName();
-            if (name.contains("Old") || name.contains("Tenured")) {
-                used = after.getUsed();
+        GcInfo last = null;
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            if (gc instanceof com.sun.management.GarbageCollectorMXBean g) {
+                GcInfo info = g.getLastGcInfo();
+                if (info != null && (last == null || info.getEndTime() > last.getEndTime())) {
+                    last = info;
+                }
             }
         }
-        long bytes = used >= 0 ? used : all;
-        return Math.round(bytes / 1048576.0 * 10) / 10.0;
+        if (last == null) {
+            return -1;
+        }
+        long used = 0;
+        for (Map.Entry<String, MemoryUsage> e : last.getMemoryUsageAfterGc().entrySet()) {
+            String pool = e.getKey();
+            if (pool.contains("Old") || pool.contains("Tenured")) {
+                used += e.getValue().getUsed();
+            }
+        }
+        return Math.round(used / 1048576.0 * 10) / 10.0;
     }
 
     @Override
