@@ -38,14 +38,9 @@ WORK="$ROOT/bench/work/averaging"
 DATA="$WORK/data-prose4mb-wp4096-mlm64-seed42"
 mkdir -p "$WORK/deltas" "$ROOT/bench/results"
 VERSION="$("$LMSPARK" --version 2>/dev/null | tr '\n' ' ')"
-if [[ ! -f "$DATA/manifest.json" ]]; then
-  echo "bench: preparing $DATA" >&2
-  "$LMSPARK" sample-corpus --kind prose --size-mb 4 --seed 42 --output "$WORK/corpus-4" --overwrite >&2
-  "$LMSPARK" train-tokenizer --master 'local[2]' --input "$WORK/corpus-4" --output "$WORK/wordpiece-4-4096" \
-    --type wordpiece --vocab-size 4096 --lowercase --overwrite >&2
-  "$LMSPARK" prepare --master 'local[2]' --input "$WORK/corpus-4" --tokenizer "$WORK/wordpiece-4-4096" \
-    --output "$DATA" --objective mlm --max-length 64 --validation-fraction 0.04 --seed 42 --overwrite >&2
-fi
+# shellcheck source=bench/averaging/dataset.sh
+source "$ROOT/bench/averaging/dataset.sh"
+averaging_dataset
 LIST="$WORK/deltas-runs.txt"
 : >"$LIST"
 for p in "${P_LIST[@]}"; do

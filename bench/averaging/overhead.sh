@@ -51,16 +51,9 @@ WORK="$ROOT/bench/work/averaging"
 DATA="$WORK/data-prose4mb-wp4096-mlm64-seed42"
 mkdir -p "$WORK/overhead" "$ROOT/bench/results"
 VERSION="$("$LMSPARK" --version 2>/dev/null | tr '\n' ' ')"
-if [[ ! -f "$DATA/manifest.json" ]]; then
-  # The dataset of bench/averaging/run.sh (the same commands): prose, WordPiece 4096, MLM rows of 64.
-  echo "bench: preparing $DATA" >&2
-  AVG="$ROOT/bench/work/averaging"
-  "$LMSPARK" sample-corpus --kind prose --size-mb 4 --seed 42 --output "$AVG/corpus-4" --overwrite >&2
-  "$LMSPARK" train-tokenizer --master 'local[2]' --input "$AVG/corpus-4" --output "$AVG/wordpiece-4-4096" \
-    --type wordpiece --vocab-size 4096 --lowercase --overwrite >&2
-  "$LMSPARK" prepare --master 'local[2]' --input "$AVG/corpus-4" --tokenizer "$AVG/wordpiece-4-4096" \
-    --output "$DATA" --objective mlm --max-length 64 --validation-fraction 0.04 --seed 42 --overwrite >&2
-fi
+# shellcheck source=bench/averaging/dataset.sh
+source "$ROOT/bench/averaging/dataset.sh"
+averaging_dataset
 MASTER="local-cluster[2,1,$MB]"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 LIST="$WORK/overhead-runs.txt"

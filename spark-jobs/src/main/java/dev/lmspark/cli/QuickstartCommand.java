@@ -178,6 +178,21 @@ final class QuickstartCommand implements Callable<Integer> {
         err.printf(
                 "quickstart: 4/7 train (2 workers, %s)%n",
                 mlm ? "bert-mini, mlm + nsp" : "llama-tiny, clm");
+        // A round may not need more rows per worker than an epoch gives it: a small corpus
+        // (--size-mb) trains fewer local steps per round.
+        long perWorker =
+                dev.lmspark.spark.data.PreparedDataset.open(
+                                        dataDir, spark.sparkContext().hadoopConfiguration())
+                                .numExamples("train")
+                        / 2;
+        int steps = (int) Math.max(1, Math.min(LOCAL_STEPS, perWorker / BATCH));
+        if (steps < LOCAL_STEPS) {
+            err.printf(
+                    "quickstart: each worker has %,d rows per epoch: %d local steps per round"
+                            + " (instead of %d)%n",
+                    perWorker, steps, LOCAL_STEPS);
+            trainConfig = trainConfig(dataDir, runDir, mlm, steps);
+        }
         TrainJob.Result trained2 = TrainJob.run(spark, trainConfig, Set.of(), false, true, err);
 
         err.println("quickstart: 5/7 evaluate (validation split)");
@@ -277,8 +292,17 @@ final class QuickstartCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The quickstart's training run: 2 workers, sized for about 6 minutes on 2 cores. */
+    /** Local steps per round and rows per micro-batch of the quickstart's workers. */
+    private static final int LOCAL_STEPS = 50;
+
+    private static final int BATCH = 16;
+
     private TrainConfig trainConfig(String data, String run, boolean mlm) {
+        return trainConfig(data, run, mlm, LOCAL_STEPS);
+    }
+
+    /** The quickstart's training run: 2 workers, sized for about 6 minutes on 2 cores. */
+    private TrainConfig trainConfig(String data, String run, boolean mlm, int localSteps) {
         return new TrainConfig(
                 data,
                 run,
@@ -287,8 +311,8 @@ final class QuickstartCommand implements Callable<Integer> {
                 null,
                 2,
                 rounds != null ? rounds : 8,
-                50,
-                16,
+                localSteps,
+                BATCH,
                 1,
                 0,
                 mlm ? 1e-3 : 2e-3,

@@ -2,14 +2,12 @@ package dev.lmspark.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.lmspark.model.io.SafeTensors;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -26,43 +24,21 @@ final class DeltaErrors {
 
     /** Writes {@code error} (the flat vector of {@code layout}). */
     static void write(float[] error, ShardLayout layout, OutputStream out) throws IOException {
-        List<SafeTensors.Entry> entries = new ArrayList<>();
-        for (int i = 0; i < layout.tensors(); i++) {
-            int tensor = i;
-            entries.add(
-                    new SafeTensors.Entry() {
-                        @Override
-                        public String name() {
-                            return layout.name(tensor);
-                        }
-
-                        @Override
-                        public DataType dataType() {
-                            return DataType.FLOAT32;
-                        }
-
-                        @Override
-                        public long[] shape() {
-                            return layout.shape(tensor);
-                        }
-
-                        @Override
-                        public void writeData(OutputStream o) throws IOException {
+        List<SafeTensors.Entry> entries =
+                layout.entries(
+                        (tensor, o) -> {
                             ByteBuffer b =
-                                    ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-                            for (long j = layout.offset(tensor);
-                                    j < layout.offset(tensor + 1);
-                                    j++) {
-                                if (!b.hasRemaining()) {
-                                    o.write(b.array(), 0, b.position());
-                                    b.clear();
-                                }
-                                b.putFloat(error[(int) j]);
+                                    ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+                            int from = (int) layout.offset(tensor);
+                            int to = (int) layout.offset(tensor + 1);
+                            for (int at = from; at < to; ) {
+                                int n = Math.min(to - at, b.capacity() / 4);
+                                b.clear();
+                                b.asFloatBuffer().put(error, at, n);
+                                o.write(b.array(), 0, 4 * n);
+                                at += n;
                             }
-                            o.write(b.array(), 0, b.position());
-                        }
-                    });
-        }
+                        });
         SafeTensors.write(entries, METADATA, true, out);
     }
 

@@ -13,7 +13,6 @@ import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -189,44 +188,19 @@ final class GlobalShards implements Serializable {
      * from the shard files as it is written (a checkpoint never holds the model in memory).
      */
     List<SafeTensors.Entry> entries(long round, Kind kind) {
-        List<SafeTensors.Entry> out = new ArrayList<>();
-        for (int i = 0; i < layout.tensors(); i++) {
-            int tensor = i;
-            out.add(
-                    new SafeTensors.Entry() {
-                        @Override
-                        public String name() {
-                            return layout.name(tensor);
+        return layout.entries(
+                (tensor, out) -> {
+                    long remaining = 4 * (layout.offset(tensor + 1) - layout.offset(tensor));
+                    try (FlatReader r = new FlatReader(round, kind, layout.offset(tensor))) {
+                        byte[] chunk = new byte[1 << 20];
+                        while (remaining > 0) {
+                            int n = (int) Math.min(chunk.length, remaining);
+                            r.readFully(chunk, 0, n);
+                            out.write(chunk, 0, n);
+                            remaining -= n;
                         }
-
-                        @Override
-                        public DataType dataType() {
-                            return DataType.FLOAT32;
-                        }
-
-                        @Override
-                        public long[] shape() {
-                            return layout.shape(tensor);
-                        }
-
-                        @Override
-                        public void writeData(OutputStream out) throws IOException {
-                            long remaining =
-                                    4 * (layout.offset(tensor + 1) - layout.offset(tensor));
-                            try (FlatReader r =
-                                    new FlatReader(round, kind, layout.offset(tensor))) {
-                                byte[] chunk = new byte[1 << 20];
-                                while (remaining > 0) {
-                                    int n = (int) Math.min(chunk.length, remaining);
-                                    r.readFully(chunk, 0, n);
-                                    out.write(chunk, 0, n);
-                                    remaining -= n;
-                                }
-                            }
-                        }
-                    });
-        }
-        return out;
+                    }
+                });
     }
 
     /**

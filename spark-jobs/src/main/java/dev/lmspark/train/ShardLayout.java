@@ -129,4 +129,43 @@ final class ShardLayout implements Serializable {
             }
         }
     }
+
+    /** Writes one tensor's raw little-endian float32 data. */
+    @FunctionalInterface
+    interface TensorData {
+        void write(int tensor, java.io.OutputStream out) throws java.io.IOException;
+    }
+
+    /**
+     * The layout's tensors as float32 safetensors entries, by name, whose data {@code data} writes.
+     */
+    java.util.List<dev.lmspark.model.io.SafeTensors.Entry> entries(TensorData data) {
+        java.util.List<dev.lmspark.model.io.SafeTensors.Entry> out = new java.util.ArrayList<>();
+        for (int i = 0; i < names.length; i++) {
+            int tensor = i;
+            out.add(
+                    new dev.lmspark.model.io.SafeTensors.Entry() {
+                        @Override
+                        public String name() {
+                            return names[tensor];
+                        }
+
+                        @Override
+                        public ai.djl.ndarray.types.DataType dataType() {
+                            return ai.djl.ndarray.types.DataType.FLOAT32;
+                        }
+
+                        @Override
+                        public long[] shape() {
+                            return shapes[tensor];
+                        }
+
+                        @Override
+                        public void writeData(java.io.OutputStream o) throws java.io.IOException {
+                            data.write(tensor, o);
+                        }
+                    });
+        }
+        return out;
+    }
 }
