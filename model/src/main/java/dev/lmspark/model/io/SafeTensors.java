@@ -177,14 +177,14 @@ public final class SafeTensors {
         Map<String, String> meta = new TreeMap<>(metadata == null ? Map.of() : metadata);
         if (checksum) {
             MessageDigest digest = sha256();
-            try (OutputStream hashed = new CountingDigest(digest)) {
+            try (DigestSink hashed = new DigestSink(digest)) {
                 for (Entry e : sorted.values()) {
                     e.writeData(hashed);
                 }
-                if (((CountingDigest) hashed).count != offset) {
+                if (hashed.count != offset) {
                     throw new IOException(
                             "the tensors wrote "
-                                    + ((CountingDigest) hashed).count
+                                    + hashed.count
                                     + " bytes of data, their shapes need "
                                     + offset);
                 }
@@ -205,28 +205,6 @@ public final class SafeTensors {
         out.write(head);
         for (Entry e : sorted.values()) {
             e.writeData(out);
-        }
-    }
-
-    /** Feeds a digest and counts the bytes. */
-    private static final class CountingDigest extends OutputStream {
-        private final MessageDigest digest;
-        long count;
-
-        CountingDigest(MessageDigest digest) {
-            this.digest = digest;
-        }
-
-        @Override
-        public void write(int b) {
-            digest.update((byte) b);
-            count++;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
-            digest.update(b, off, len);
-            count += len;
         }
     }
 
