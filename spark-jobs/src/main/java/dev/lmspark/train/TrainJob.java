@@ -113,12 +113,13 @@ public final class TrainJob {
                                 .mapToLong(ai.djl.ndarray.types.Shape::size)
                                 .sum());
                 // The data's own refusals, also before --output is touched.
-                DataSchedule.of(
-                        dataset,
-                        c.workers(),
-                        c.examplesPerWorkerRound(),
-                        c.seed(),
-                        start.dataOrder());
+                DataSchedule data =
+                        DataSchedule.of(
+                                dataset,
+                                c.workers(),
+                                c.examplesPerWorkerRound(),
+                                c.seed(),
+                                start.dataOrder());
                 if (c.evalEvery() > 0) {
                     requireValidation(dataset, c);
                 }
@@ -127,7 +128,7 @@ public final class TrainJob {
                     // was (an earlier run in it included).
                     RunStart.clearOutput(fs, output);
                 }
-                return train(spark, c, dataset, model, start, fs, output, stop, log, started);
+                return train(spark, c, dataset, data, model, start, fs, output, stop, log, started);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -149,6 +150,7 @@ public final class TrainJob {
             SparkSession spark,
             TrainConfig c,
             PreparedDataset dataset,
+            DataSchedule data,
             StartingModel model,
             RunStart start,
             FileSystem fs,
@@ -159,13 +161,6 @@ public final class TrainJob {
             throws IOException {
         SparkContext sc = spark.sparkContext();
         long examples = dataset.numExamples("train");
-        DataSchedule data =
-                DataSchedule.of(
-                        dataset,
-                        c.workers(),
-                        c.examplesPerWorkerRound(),
-                        c.seed(),
-                        start.dataOrder());
         double tokensPerRow = (double) dataset.numTokens("train") / examples;
         long rounds;
         long scheduleSteps;
