@@ -184,6 +184,39 @@ final class GlobalShards implements Serializable {
     }
 
     /**
+     * Overwrites {@code arrays} (the layout's tensors by name, float32) with {@code kind} of {@code
+     * round}: CPU arrays in place ({@link HostViews}), others through a host buffer.
+     */
+    void readInto(long round, Kind kind, Map<String, NDArray> arrays) throws IOException {
+        try (FlatReader r = new FlatReader(round, kind, 0)) {
+            byte[] chunk = new byte[1 << 20];
+            for (int i = 0; i < layout.tensors(); i++) {
+                NDArray a = arrays.get(layout.name(i));
+                long bytes = 4 * (layout.offset(i + 1) - layout.offset(i));
+                if (a == null || a.getDataType() != DataType.FLOAT32 || 4 * a.size() != bytes) {
+                    throw new IllegalArgumentException(
+                            "no float32 array of " + bytes / 4 + " values for " + layout.name(i));
+                }
+                boolean inPlace = HostViews.viewable(a);
+                ByteBuffer buffer =
+                        inPlace
+                                ? HostViews.bytes(a)
+                                : ByteBuffer.allocateDirect(Math.toIntExact(bytes))
+                                        .order(ByteOrder.nativeOrder());
+                while (buffer.hasRemaining()) {
+                    int n = Math.min(chunk.length, buffer.remaining());
+                    r.readFully(chunk, 0, n);
+                    buffer.put(chunk, 0, n); // little-endian, as every platform libtorch runs on
+                }
+                if (!inPlace) {
+                    buffer.rewind();
+                    a.set(buffer);
+                }
+            }
+        }
+    }
+
+    /**
      * The parameters of {@code kind} of {@code round} as safetensors entries whose data is read
      * from the shard files as it is written (a checkpoint never holds the model in memory).
      */

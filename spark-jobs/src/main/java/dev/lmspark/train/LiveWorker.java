@@ -3,7 +3,10 @@ package dev.lmspark.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import dev.lmspark.model.config.ModelConfig;
+import dev.lmspark.model.io.ModelWeights;
 import dev.lmspark.model.optim.AdamW;
+import dev.lmspark.model.train.PretrainingTask;
 import dev.lmspark.spark.data.ExampleReader;
 import java.io.IOException;
 import java.util.LinkedHashMap;
@@ -12,10 +15,12 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A worker's state as it lives in one executor JVM between rounds: its inner AdamW state (on the
- * device it trains on), its shard reader, and the round it is at. Never serialised whole: the
- * reliable copies are the checkpoints' worker files. It may keep a copy of the AdamW state taken at
- * the start of its last round (device memory as large as the state), from which a retried attempt,
- * or a round whose update was not finite, starts again without a replay.
+ * device it trains on), its shard reader, the replica it trains (whose parameters every round
+ * overwrites with the global ones it starts from, so nothing of them carries over), and the round
+ * it is at. Never serialised whole: the reliable copies are the checkpoints' worker files. It may
+ * keep a copy of the AdamW state taken at the start of its last round (device memory as large as
+ * the state, allocated once and overwritten in place), from which a retried attempt, or a round
+ * whose update was not finite, starts again without a replay.
  */
 final class LiveWorker {
     final String runId;
@@ -41,6 +46,9 @@ final class LiveWorker {
      */
     float[] deltaError;
 
+    private NDManager replicaManager;
+    private PretrainingTask replica;
+
     private NDManager copyManager;
     private Map<String, NDArray> copy;
     private float[] deltaErrorCopy;
@@ -59,29 +67,81 @@ final class LiveWorker {
         return copyRound;
     }
 
+    /**
+     * The replica with the global parameters of {@code round} (as {@code shards} holds them): built
+     * on first use, afterwards overwritten in place.
+     */
+    PretrainingTask replica(ModelConfig config, GlobalShards shards, long round)
+            throws IOException {
+        if (replica == null) {
+            NDManager m = manager.newSubManager();
+            try {
+                Map<String, NDArray> params = shards.arrays(round, GlobalShards.Kind.PARAMS, m);
+                params.values().forEach(NDScope::unregister);
+                replica = new ModelWeights(config, params).task();
+                replicaManager = m;
+            } catch (IOException | RuntimeException e) {
+                m.close();
+                throw e;
+            }
+        } else {
+            shards.readInto(round, GlobalShards.Kind.PARAMS, replica.parameters());
+        }
+        return replica;
+    }
+
     /** Keeps a copy of the state as it is now (the end of {@link #round}). */
     void keepCopy() {
-        dropCopy();
-        copyManager = manager.newSubManager();
-        copy = new LinkedHashMap<>();
-        optimizer
-                .stateDict()
-                .forEach(
-                        (name, a) -> {
-                            NDArray d = a.duplicate();
-                            d.attach(copyManager);
-                            NDScope.unregister(d);
-                            copy.put(name, d);
-                        });
-        deltaErrorCopy = deltaError == null ? null : deltaError.clone();
+        Map<String, NDArray> state = optimizer.stateDict();
+        if (copy != null && reusable(state)) {
+            state.forEach((name, a) -> HostViews.copy(a, copy.get(name)));
+        } else {
+            dropCopy();
+            copyManager = manager.newSubManager();
+            copy = new LinkedHashMap<>();
+            state.forEach(
+                    (name, a) -> {
+                        NDArray d = a.duplicate();
+                        d.attach(copyManager);
+                        NDScope.unregister(d);
+                        copy.put(name, d);
+                    });
+        }
+        if (deltaError == null) {
+            deltaErrorCopy = null;
+        } else if (deltaErrorCopy != null && deltaErrorCopy.length == deltaError.length) {
+            System.arraycopy(deltaError, 0, deltaErrorCopy, 0, deltaError.length);
+        } else {
+            deltaErrorCopy = deltaError.clone();
+        }
         copyRound = round;
+    }
+
+    /**
+     * Whether the kept copy's arrays can take {@code state} in place (same entries, on the CPU).
+     */
+    private boolean reusable(Map<String, NDArray> state) {
+        if (!copy.keySet().equals(state.keySet())) {
+            return false;
+        }
+        for (Map.Entry<String, NDArray> e : state.entrySet()) {
+            NDArray a = e.getValue();
+            NDArray c = copy.get(e.getKey());
+            if (!HostViews.viewable(a)
+                    || !HostViews.viewable(c)
+                    || a.getDataType() != c.getDataType()
+                    || !a.getShape().equals(c.getShape())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Puts the kept copy back: the state is again the end of {@link #copyRound}. */
     void restoreCopy() {
         optimizer.loadStateDict(copy);
         if (deltaErrorCopy != null) {
-            deltaError = deltaErrorCopy.clone();
+            System.arraycopy(deltaErrorCopy, 0, deltaError, 0, deltaError.length);
         }
         round = copyRound;
         dirty = false;
@@ -114,6 +174,10 @@ final class LiveWorker {
                 // nothing to lose: the reader only reads
             }
             dropCopy();
+            if (replicaManager != null) {
+                replicaManager.close();
+                replica = null;
+            }
             optimizer.close();
             manager.close();
         } finally {

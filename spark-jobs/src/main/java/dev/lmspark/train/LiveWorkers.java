@@ -166,7 +166,7 @@ final class LiveWorkers {
         DeltaCodec.Precision precision = spec.run().config().deltaCodec();
         boolean finite = true;
         for (int s = 0; s < layout.shards(); s++) {
-            float[] d = r.delta(layout, layout.start(s), layout.end(s));
+            float[] d = r.delta(s);
             for (float x : d) {
                 finite &= Float.isFinite(x);
             }

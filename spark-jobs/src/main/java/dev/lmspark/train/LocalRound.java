@@ -5,13 +5,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.lmspark.data.random.Seeds;
-import dev.lmspark.model.io.ModelWeights;
 import dev.lmspark.model.train.PretrainingTask;
 import dev.lmspark.model.train.ShardBatch;
 import dev.lmspark.model.train.StepResult;
 import dev.lmspark.model.train.TrainingStep;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,19 +19,21 @@ import java.util.Map;
 import org.apache.spark.TaskContext;
 
 /**
- * One worker's local training of one round, the same whether the round is live or replayed: a
- * replica built from the round's global parameters (read from their shards), {@code --local-steps}
- * steps through {@link TrainingStep} with the worker's inner AdamW, on the worker's rows of the
- * round. Every step is a pure function of (the parameters, the optimizer state, seed, worker,
- * step), so a replay computes the same bits as the round it replays. Holds the replica and the
- * parameters it started from until closed.
+ * One worker's local training of one round, the same whether the round is live or replayed: the
+ * worker's replica set to the round's global parameters (read from their shards), {@code
+ * --local-steps} steps through {@link TrainingStep} with the worker's inner AdamW, on the worker's
+ * rows of the round. Every step is a pure function of (the parameters, the optimizer state, seed,
+ * worker, step), so a replay computes the same bits as the round it replays. The update is the
+ * replica's parameters minus the ones the round started from, read again from their shard files.
+ * Holds the round's rows until closed.
  */
 final class LocalRound implements AutoCloseable {
     static final long DROPOUT_STREAM = 0x64726f700000001L;
 
     final NDManager manager;
-    final Map<String, NDArray> start;
     final PretrainingTask model;
+    private final GlobalShards shards;
+    private final long round;
     final Map<String, StepResult.TermSum> terms = new LinkedHashMap<>();
     long tokens;
     long examples;
@@ -40,10 +42,11 @@ final class LocalRound implements AutoCloseable {
     double setupSeconds;
     double computeSeconds;
 
-    private LocalRound(NDManager manager, Map<String, NDArray> start, PretrainingTask model) {
+    private LocalRound(NDManager manager, PretrainingTask model, GlobalShards shards, long round) {
         this.manager = manager;
-        this.start = start;
         this.model = model;
+        this.shards = shards;
+        this.round = round;
     }
 
     /**
@@ -60,23 +63,20 @@ final class LocalRound implements AutoCloseable {
             boolean probe) {
         long begin = System.nanoTime();
         JniUtils.setNumThreads(spec.threads());
+        PretrainingTask model;
+        try {
+            model = live.replica(spec.model(), shards, round - 1);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "worker "
+                            + live.worker
+                            + " cannot read the global parameters of round "
+                            + (round - 1),
+                    e);
+        }
         NDManager manager = live.manager.newSubManager();
         try {
-            Map<String, NDArray> params;
-            try {
-                params = shards.arrays(round - 1, GlobalShards.Kind.PARAMS, manager);
-            } catch (IOException e) {
-                throw new UncheckedIOException(
-                        "worker "
-                                + live.worker
-                                + " cannot read the global parameters of round "
-                                + (round - 1),
-                        e);
-            }
-            Map<String, NDArray> start = new LinkedHashMap<>();
-            params.forEach((name, a) -> start.put(name, a.duplicate()));
-            LocalRound r =
-                    new LocalRound(manager, start, new ModelWeights(spec.model(), params).task());
+            LocalRound r = new LocalRound(manager, model, shards, round);
             r.run(live, spec, round, task, probe, begin);
             return r;
         } catch (RuntimeException | Error e) {
@@ -157,39 +157,40 @@ final class LocalRound implements AutoCloseable {
     }
 
     /**
-     * Δ over the flat range {@code [from, to)} of {@code layout}: the replica's parameters minus
-     * the ones it started from, in float32 (Java's, exactly as the driver-side combine had it).
+     * Δ over shard {@code shard}: the replica's parameters minus the ones the round started from
+     * (round − 1's shard file), in float32 — Java's subtraction, exactly as the driver-side combine
+     * of earlier versions had it.
      */
-    float[] delta(ShardLayout layout, long from, long to) throws IOException {
-        float[] out = new float[Math.toIntExact(to - from)];
+    float[] delta(int shard) throws IOException {
+        ShardLayout layout = shards.layout();
+        float[] out = shards.read(round - 1, GlobalShards.Kind.PARAMS, shard);
+        float[] chunk = new float[1 << 16];
         layout.forEachOverlap(
-                from,
-                to,
+                layout.start(shard),
+                layout.end(shard),
                 (i, a, b, at) -> {
-                    String name = layout.name(i);
-                    float[] end = values(model.parameters().get(name), a, b);
-                    float[] begin = values(start.get(name), a, b);
-                    for (int j = 0; j < end.length; j++) {
-                        out[at + j] = end[j] - begin[j];
+                    NDArray p = model.parameters().get(layout.name(i));
+                    if (HostViews.viewable(p)) {
+                        FloatBuffer end = HostViews.floats(p);
+                        for (long k = a; k < b; k += chunk.length) {
+                            int n = (int) Math.min(chunk.length, b - k);
+                            end.get((int) k, chunk, 0, n);
+                            int o = at + (int) (k - a);
+                            for (int j = 0; j < n; j++) {
+                                out[o + j] = chunk[j] - out[o + j];
+                            }
+                        }
+                    } else {
+                        float[] end = values(p, a, b);
+                        for (int j = 0; j < end.length; j++) {
+                            out[at + j] = end[j] - out[at + j];
+                        }
                     }
                 });
         return out;
     }
 
-    /** Whether Δ is finite everywhere (what a replay needs to know of a round). */
-    boolean deltaFinite(ShardLayout layout) throws IOException {
-        for (int i = 0; i < layout.tensors(); i++) {
-            float[] d = delta(layout, layout.offset(i), layout.offset(i + 1));
-            for (float x : d) {
-                if (!Float.isFinite(x)) {
-                    return false;
-                }
-            }
-        }
-        return true;
-    }
-
-    /** Values {@code [from, to)} of {@code a} flattened. */
+    /** Values {@code [from, to)} of {@code a} flattened (through the host). */
     private static float[] values(NDArray a, long from, long to) {
         if (from == 0 && to == a.size()) {
             return a.toFloatArray();

@@ -101,7 +101,7 @@ final class Worker {
                 long t = System.nanoTime();
                 float[] delta;
                 try {
-                    delta = trained.delta(layout, layout.start(s), layout.end(s));
+                    delta = trained.delta(s);
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
