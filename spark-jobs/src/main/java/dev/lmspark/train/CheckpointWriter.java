@@ -163,35 +163,33 @@ final class CheckpointWriter {
             RoundSpec spec, Progress progress, Map<String, TrainCheckpoints.FileHash> files)
             throws IOException {
         TrainConfig c = spec.run().config();
-        ObjectNode state = TrainCheckpoints.JSON.createObjectNode();
-        state.put("format_version", TrainCheckpoints.FORMAT_VERSION);
-        state.put("round", progress.round());
-        state.put("global_step", progress.round() * c.localSteps());
-        state.put("tokens", progress.tokens());
-        state.put("examples", progress.examples());
-        state.put("rounds", progress.rounds());
-        state.put("schedule_steps", progress.scheduleSteps());
         DataSchedule data = spec.run().data();
-        ObjectNode cursor = state.putObject("data");
-        cursor.put("train_examples", dataset.numExamples("train"));
-        cursor.put("workers", c.workers());
-        cursor.put("rows_per_worker_round", c.examplesPerWorkerRound());
-        cursor.put("rows_per_worker_epoch", data.blockSize());
-        cursor.put("next_row", progress.round() * c.examplesPerWorkerRound());
-        cursor.put("order", data.order());
-        state.put("seed", c.seed());
-        state.set("config", c.toJson());
-        state.set("model", TrainCheckpoints.JSON.readTree(model.toJson()));
-        ObjectNode ds = state.putObject("dataset");
-        ds.put("path", dataset.root());
-        ds.put("objective", dataset.objective());
-        ds.put("tokenizer_sha256", dataset.tokenizerSha256());
-        ObjectNode p = Provenance.of(jsc.version());
-        state.set("provenance", p);
-        p.put("run_id", progress.runId());
-        p.put("written_at", Instant.now().toString());
-        p.put("elapsed_s", progress.elapsedSeconds());
-        state.set("files", TrainCheckpoints.JSON.valueToTree(files));
-        return state;
+        ObjectNode provenance = Provenance.of(jsc.version());
+        provenance.put("run_id", progress.runId());
+        provenance.put("written_at", Instant.now().toString());
+        provenance.put("elapsed_s", progress.elapsedSeconds());
+        return new TrainerState(
+                        TrainCheckpoints.FORMAT_VERSION,
+                        progress.round(),
+                        progress.round() * c.localSteps(),
+                        progress.tokens(),
+                        progress.examples(),
+                        progress.rounds(),
+                        progress.scheduleSteps(),
+                        new TrainerState.DataCursor(
+                                dataset.numExamples("train"),
+                                c.workers(),
+                                c.examplesPerWorkerRound(),
+                                data.blockSize(),
+                                progress.round() * c.examplesPerWorkerRound(),
+                                data.order()),
+                        c.seed(),
+                        c,
+                        TrainCheckpoints.JSON.readTree(model.toJson()),
+                        new TrainerState.DatasetRef(
+                                dataset.root(), dataset.objective(), dataset.tokenizerSha256()),
+                        provenance,
+                        files)
+                .toJson();
     }
 }

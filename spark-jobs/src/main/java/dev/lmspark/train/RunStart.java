@@ -1,6 +1,5 @@
 package dev.lmspark.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.lmspark.data.BadInputException;
 import dev.lmspark.spark.data.PreparedDataset;
 import java.io.IOException;
@@ -35,7 +34,7 @@ record RunStart(
         long rounds,
         int dataOrder,
         Path checkpoint,
-        JsonNode state) {
+        TrainerState state) {
     /** A fresh start: refused when {@code --output} holds a run and {@code overwrite} is false. */
     static RunStart fresh(FileSystem fs, Path output, TrainConfig c, boolean overwrite)
             throws IOException {
@@ -74,8 +73,8 @@ record RunStart(
                             + " has no complete checkpoint (checkpoints/latest); start without"
                             + " --resume");
         }
-        JsonNode state = TrainCheckpoints.readState(fs, checkpoint);
-        TrainConfig recorded = TrainConfig.fromJson(state.path("config"));
+        TrainerState state = TrainerState.read(fs, checkpoint);
+        TrainConfig recorded = state.config();
         List<String> conflicts = recorded.conflicts(given, explicit);
         if (!conflicts.isEmpty()) {
             throw new BadInputException(
@@ -84,7 +83,7 @@ record RunStart(
                             + "; drop those flags, or start a new run in another --output");
         }
         TrainConfig c = recorded.resumedWith(given, explicit);
-        long round = state.path("round").asLong();
+        long round = state.round();
         for (int w = 0; w < c.workers(); w++) {
             if (!c.deltaPrecision().equals("fp32")
                     && !fs.isFile(new Path(checkpoint, TrainCheckpoints.deltaErrorFile(w)))) {
@@ -105,31 +104,30 @@ record RunStart(
         TrainCheckpoints.removeStaging(fs, output);
         log.printf(
                 "train: resuming %s from %s (round %d, %,d tokens)%n",
-                output, checkpoint.getName(), round, state.path("tokens").asLong());
+                output, checkpoint.getName(), round, state.tokens());
         return new RunStart(
                 c,
                 round,
-                state.path("tokens").asLong(),
-                state.path("examples").asLong(),
-                state.path("schedule_steps").asLong(),
-                state.path("rounds").asLong(),
-                // Runs recorded before the data order had a version rotate their epochs.
-                state.path("data").path("order").asInt(DataSchedule.ROTATION),
+                state.tokens(),
+                state.examples(),
+                state.scheduleSteps(),
+                state.rounds(),
+                state.data().order(),
                 checkpoint,
                 state);
     }
 
     /** A resumed run must read the data it started with (the same tokenizer and train split). */
-    static void checkSameData(JsonNode state, PreparedDataset dataset, TrainConfig c) {
-        String tokenizer = state.path("dataset").path("tokenizer_sha256").asText();
-        long examples = state.path("data").path("train_examples").asLong();
+    static void checkSameData(TrainerState state, PreparedDataset dataset, TrainConfig c) {
+        String tokenizer = state.dataset().tokenizerSha256();
+        long examples = state.data().trainExamples();
         if (!tokenizer.equals(dataset.tokenizerSha256())
                 || examples != dataset.numExamples("train")) {
             throw new BadInputException(
                     "--data "
                             + c.data()
                             + " is not the dataset this run started with ("
-                            + state.path("dataset").path("path").asText()
+                            + state.dataset().path()
                             + ": "
                             + examples
                             + " train examples, tokenizer "

@@ -155,23 +155,20 @@ final class ShardedCombine {
         float[] m = hadMomentum ? shards.read(round - 1, GlobalShards.Kind.MOMENTUM, shard) : null;
         float[] next = theta;
         if (sum != null) {
-            float[] d = new float[sum.length];
-            for (int j = 0; j < d.length; j++) {
-                d[j] = (float) sum[j];
-            }
+            next = new float[theta.length];
             if (nesterov) {
                 if (m == null) {
-                    m = new float[d.length];
+                    m = new float[theta.length];
                 }
-                next =
-                        nesterov(
-                                theta,
-                                d,
-                                m,
-                                (float) spec.run().config().outerLr(),
-                                (float) spec.run().config().outerMomentum());
+                nesterov(
+                        theta,
+                        sum,
+                        m,
+                        (float) spec.run().config().outerLr(),
+                        (float) spec.run().config().outerMomentum(),
+                        next);
             } else {
-                next = average(theta, d);
+                average(theta, sum, next);
             }
         }
         shards.write(round, GlobalShards.Kind.PARAMS, shard, next);
@@ -179,32 +176,32 @@ final class ShardedCombine {
             shards.write(round, GlobalShards.Kind.MOMENTUM, shard, m);
         }
         double squares = 0;
-        for (int j = 0; j < next.length; j++) {
-            float u = next[j] - theta[j];
-            squares += (double) u * u;
+        if (next != theta) {
+            for (int j = 0; j < next.length; j++) {
+                float u = next[j] - theta[j];
+                squares += (double) u * u;
+            }
         }
         return squares;
     }
 
-    /** θ + Δ, elementwise in float32. */
-    static float[] average(float[] theta, float[] delta) {
-        float[] out = new float[theta.length];
+    /** θ + Δ into {@code out}, elementwise in float32, with Δ the float64 sum rounded once. */
+    static void average(float[] theta, double[] sum, float[] out) {
         for (int j = 0; j < out.length; j++) {
-            out[j] = theta[j] + delta[j];
+            out[j] = theta[j] + (float) sum[j];
         }
-        return out;
     }
 
     /**
-     * Outer Nesterov momentum in float32: g = −Δ, m ← μ·m + g (in place), θ − η·(g + μ·m) returned.
+     * Outer Nesterov momentum in float32 into {@code out}: Δ the float64 sum rounded once, g = −Δ,
+     * m ← μ·m + g (in place), θ − η·(g + μ·m).
      */
-    static float[] nesterov(float[] theta, float[] delta, float[] m, float lr, float momentum) {
-        float[] out = new float[theta.length];
+    static void nesterov(
+            float[] theta, double[] sum, float[] m, float lr, float momentum, float[] out) {
         for (int j = 0; j < out.length; j++) {
-            float g = -delta[j];
+            float g = -(float) sum[j];
             m[j] = momentum * m[j] + g;
             out[j] = theta[j] - lr * (g + momentum * m[j]);
         }
-        return out;
     }
 }

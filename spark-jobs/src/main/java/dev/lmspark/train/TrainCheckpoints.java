@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
@@ -269,14 +268,12 @@ public final class TrainCheckpoints {
      * compared with what is on disk (size, SHA-256); the problems found, empty when all is well.
      */
     public static List<String> verify(FileSystem fs, Path checkpoint) {
-        JsonNode state = readState(fs, checkpoint);
+        Map<String, FileHash> files = TrainerState.files(readState(fs, checkpoint));
         List<String> problems = new ArrayList<>();
-        Map<String, JsonNode> files = new TreeMap<>();
-        state.path("files").fields().forEachRemaining(e -> files.put(e.getKey(), e.getValue()));
         if (files.isEmpty()) {
             problems.add(STATE_FILE + " records no files");
         }
-        for (Map.Entry<String, JsonNode> e : files.entrySet()) {
+        for (Map.Entry<String, FileHash> e : files.entrySet()) {
             Path file = new Path(checkpoint, e.getKey());
             try {
                 if (!fs.isFile(file)) {
@@ -284,7 +281,7 @@ public final class TrainCheckpoints {
                     continue;
                 }
                 long bytes = fs.getFileStatus(file).getLen();
-                long expected = e.getValue().path("bytes").asLong();
+                long expected = e.getValue().bytes();
                 if (bytes != expected) {
                     problems.add(
                             e.getKey()
@@ -304,13 +301,13 @@ public final class TrainCheckpoints {
                     }
                 }
                 String sha = HexFormat.of().formatHex(d.digest());
-                if (!sha.equals(e.getValue().path("sha256").asText())) {
+                if (!sha.equals(e.getValue().sha256())) {
                     problems.add(
                             e.getKey()
                                     + ": SHA-256 "
                                     + sha
                                     + " does not match the recorded "
-                                    + e.getValue().path("sha256").asText()
+                                    + e.getValue().sha256()
                                     + " (the file changed or is corrupt)");
                 }
             } catch (IOException ex) {
