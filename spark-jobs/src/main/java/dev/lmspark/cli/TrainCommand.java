@@ -328,7 +328,7 @@ final class TrainCommand implements Callable<Integer> {
      * The Spark settings train needs, on top of the user's: no speculative attempts (a second
      * attempt of a worker's round would race the first for its live state) and no dynamic
      * allocation (a released executor takes its workers' states with it, to be replayed); a task
-     * takes all of an executor's cores; the shuffle is not compressed unless the user asks.
+     * takes all of an executor's cores.
      */
     static Map<String, String> trainConf(Map<String, String> given, PrintWriter err) {
         Map<String, String> conf = new LinkedHashMap<>(given);
@@ -344,11 +344,6 @@ final class TrainCommand implements Callable<Integer> {
                 "false",
                 "an executor released mid-run would take its workers' optimizer states with it",
                 err);
-        if (!conf.containsKey("spark.shuffle.compress")) {
-            // The rounds' shuffle carries float updates, which LZ4 does not shrink: compressing
-            // and decompressing them only costs time.
-            conf.put("spark.shuffle.compress", "false");
-        }
         String cores = conf.get("spark.executor.cores");
         if (cores != null && !conf.containsKey("spark.task.cpus")) {
             // One worker task per executor, using all its cores for intra-op threads: DJL allows
