@@ -19,6 +19,7 @@ import java.util.UUID;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.util.SerializableConfiguration;
 
@@ -26,12 +27,13 @@ import org.apache.spark.util.SerializableConfiguration;
  * The global parameters (and the outer momentum) each round published, as the S shard files of a
  * {@link ShardLayout} in reliable storage beside the checkpoints: {@code
  * checkpoints/.global/round-NNNNNN/params-SSSSS.f32} and {@code momentum-SSSSS.f32}, raw
- * little-endian float32 (Hadoop's own checksums guard them where the file system keeps any). The
- * combine tasks write round r's shards, each file under a hidden temporary name renamed into place,
- * so a retried or duplicated combine task leaves the same bytes; the next round's workers, the
- * evaluation and the checkpoint read them; a lost worker's state is replayed from the rounds kept
- * here since the last checkpoint, and rounds before that checkpoint are deleted. The whole folder
- * is hidden and temporary: a new start or a resume begins it again.
+ * little-endian float32 (the stores' own checksums guard them, HDFS's or an object store's; on the
+ * local file system their lengths are checked on every read). The combine tasks write round r's
+ * shards, each file under a hidden temporary name renamed into place, so a retried or duplicated
+ * combine task leaves the same bytes; the next round's workers, the evaluation and the checkpoint
+ * read them; a lost worker's state is replayed from the rounds kept here since the last checkpoint,
+ * and rounds before that checkpoint are deleted. The whole folder is hidden and temporary: a new
+ * start or a resume begins it again.
  */
 final class GlobalShards implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -74,8 +76,15 @@ final class GlobalShards implements Serializable {
         return new Path(dir(round), String.format("%s-%05d.f32", kind.prefix, shard));
     }
 
+    /**
+     * The shards' file system; on the local one, without Hadoop's checksum layer: it keeps a {@code
+     * .crc} file beside each shard and checksums 512 bytes at a time, which made writing a round's
+     * shards 4× slower than the disk (0.25 s against 0.065 s for 122 MB). The files live a few
+     * rounds; their lengths are checked on every read.
+     */
     private FileSystem fs() throws IOException {
-        return new Path(root).getFileSystem(hadoop.value());
+        FileSystem fs = new Path(root).getFileSystem(hadoop.value());
+        return fs instanceof LocalFileSystem local ? local.getRawFileSystem() : fs;
     }
 
     /** Whether every shard of {@code kind} of {@code round} is there, each of its full size. */

@@ -78,13 +78,15 @@ final class ShardedCombine {
             }
             double w = weights[p.worker()];
             float[] d = p.delta().decode();
-            for (int j = 0; j < n; j++) {
-                sum[j] += w * d[j];
-            }
             if (direction != null && r.deltaNorm() > 0) {
                 double unit = 1 / r.deltaNorm();
-                for (int j = 0; j < n; j++) {
+                for (int j = 0; j < n; j++) { // one pass over the piece for both sums
+                    sum[j] += w * d[j];
                     direction[j] += d[j] * unit;
+                }
+            } else {
+                for (int j = 0; j < n; j++) {
+                    sum[j] += w * d[j];
                 }
             }
         }

@@ -121,6 +121,41 @@ class CompressedDeltaTest {
                 "int8: a byte per value plus a scale per block");
     }
 
+    @Test
+    void everyEncodingCrossesJavaSerializationBitForBit() throws Exception {
+        // More than one 64 KiB chunk, and not a whole number of them; NaN and −0 kept as bits.
+        float[] v = new float[70_001];
+        SplittableRandom random = new SplittableRandom(3);
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) random.nextGaussian();
+        }
+        v[5] = Float.NaN;
+        v[6] = -0f;
+        for (DeltaCodec.Precision p : DeltaCodec.Precision.values()) {
+            DeltaCodec.Encoded sent = DeltaCodec.encode(p, v.clone(), null, 0);
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+                out.writeObject(new ShardPiece(1, 1, 0, null, sent));
+            }
+            ShardPiece got;
+            try (java.io.ObjectInputStream in =
+                    new java.io.ObjectInputStream(
+                            new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+                got = (ShardPiece) in.readObject();
+            }
+            assertArrayEquals(sent.fp32(), got.delta().fp32(), p.name());
+            assertArrayEquals(sent.bf16(), got.delta().bf16(), p.name());
+            assertArrayEquals(sent.int8(), got.delta().int8(), p.name());
+            assertArrayEquals(sent.scales(), got.delta().scales(), p.name());
+            assertEquals(sent.bytes(), got.delta().bytes());
+            float[] a = sent.decode();
+            float[] b = got.delta().decode();
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(Float.floatToRawIntBits(a[i]), Float.floatToRawIntBits(b[i]));
+            }
+        }
+    }
+
     private static void ok(String... args) {
         CommandLineRun r = CommandLineRun.of(args);
         assertEquals(0, r.status(), String.join(" ", args) + ": " + r.err());
