@@ -20,6 +20,7 @@ import dev.lmspark.model.io.InputFolder;
 import dev.lmspark.model.io.ModelCheckpoint;
 import dev.lmspark.model.io.ModelWeights;
 import dev.lmspark.model.task.CausalLm;
+import dev.lmspark.model.task.PretrainingTasks;
 import dev.lmspark.spark.AtomicOutput;
 import dev.lmspark.spark.CheckpointDirectory;
 import dev.lmspark.spark.HadoopFolders;
@@ -343,7 +344,7 @@ public final class GenerateJob {
     /** An unmasking builder holding the masked LM of {@code weights}: BERT or rotary MLM. */
     private static IterativeUnmasking.Builder masked(ModelWeights weights) {
         IterativeUnmasking.Builder b = IterativeUnmasking.builder();
-        return weights.config().architecture().equals("rotary-mlm")
+        return PretrainingTasks.kind(weights.config()) == PretrainingTasks.Kind.MASKED_LM
                 ? b.setModel(weights.toMaskedLm())
                 : b.setModel(weights.toBertForPretraining());
     }

@@ -2,7 +2,7 @@ package dev.lmspark.jobs;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lmspark.cli.VersionProvider;
+import dev.lmspark.BuildInfo;
 
 /**
  * Where an artifact (a dataset manifest, a checkpoint's trainer_state.json) came from, so a result
@@ -15,7 +15,7 @@ public final class Provenance {
     /** The provenance fields as a JSON object, for {@code sparkVersion}. */
     public static ObjectNode of(String sparkVersion) {
         ObjectNode p = JsonNodeFactory.instance.objectNode();
-        p.put("lmspark_version", VersionProvider.version());
+        p.put("lmspark_version", BuildInfo.version());
         String commit = System.getProperty("lmspark.git.commit");
         if (commit == null || commit.isBlank()) {
             p.putNull("git_commit");

@@ -8,6 +8,7 @@ import dev.lmspark.model.io.HuggingFaceFolder;
 import dev.lmspark.model.io.ModelCheckpoint;
 import dev.lmspark.model.io.ModelWeights;
 import dev.lmspark.model.io.OptimizerCheckpoint;
+import dev.lmspark.model.task.PretrainingTasks;
 import dev.lmspark.model.train.PretrainingTask;
 import dev.lmspark.spark.CheckpointDirectory;
 import dev.lmspark.spark.HadoopFolders;
@@ -73,14 +74,8 @@ record StartingModel(
     }
 
     private static PretrainingTask initialize(ModelConfig config, NDManager manager, long seed) {
-        long s = dev.lmspark.data.random.Seeds.mix(seed, INIT_STREAM);
-        if (config.causal()) {
-            return dev.lmspark.model.task.CausalLm.initialize(config, manager, s);
-        }
-        if (config.architecture().equals("rotary-mlm")) {
-            return dev.lmspark.model.task.MaskedLm.initialize(config, manager, s);
-        }
-        return dev.lmspark.model.task.BertForPretraining.initialize(config, manager, s);
+        return PretrainingTasks.initialize(
+                config, manager, dev.lmspark.data.random.Seeds.mix(seed, INIT_STREAM));
     }
 
     /** An lmspark checkpoint (or train output) or a Hugging Face folder. */

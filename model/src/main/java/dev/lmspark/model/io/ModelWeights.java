@@ -3,10 +3,10 @@ package dev.lmspark.model.io;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.lmspark.model.config.ModelConfig;
-import dev.lmspark.model.nn.Transformer;
 import dev.lmspark.model.task.BertForPretraining;
 import dev.lmspark.model.task.CausalLm;
 import dev.lmspark.model.task.MaskedLm;
+import dev.lmspark.model.task.PretrainingTasks;
 import dev.lmspark.model.train.PretrainingTask;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,9 +15,9 @@ import java.util.Map;
 
 /**
  * A whole model as it is stored: its config and every parameter by lmspark name (trunk and heads),
- * checked to be exactly the names and shapes the config implies. The task follows from the config:
- * a causal config is a {@link CausalLm}, a {@code rotary-mlm} one a {@link MaskedLm}, any other a
- * {@link BertForPretraining}.
+ * checked to be exactly the names and shapes the config implies. The task follows from the config
+ * ({@link PretrainingTasks}): a causal config is a {@link CausalLm}, a {@code rotary-mlm} one a
+ * {@link MaskedLm}, any other a {@link BertForPretraining}.
  *
  * @param config the model's shape and flavour
  * @param parameters every parameter by lmspark name, in {@link #shapes} order
@@ -71,16 +71,12 @@ public record ModelWeights(ModelConfig config, Map<String, NDArray> parameters) 
                 : String.join(", ", names.subList(0, 5)) + " and " + (names.size() - 5) + " more";
     }
 
-    /** Every parameter's lmspark name and shape for {@code config}: trunk, then heads. */
+    /**
+     * Every parameter's lmspark name and shape for {@code config}: trunk, then heads ({@link
+     * PretrainingTasks#shapes}).
+     */
     public static Map<String, Shape> shapes(ModelConfig config) {
-        Map<String, Shape> s = new LinkedHashMap<>(Transformer.parameterShapes(config));
-        s.putAll(
-                config.causal()
-                        ? CausalLm.headShapes(config)
-                        : isMaskedLm(config)
-                                ? MaskedLm.headShapes(config)
-                                : BertForPretraining.headShapes(config));
-        return s;
+        return PretrainingTasks.shapes(config);
     }
 
     /** A BERT pretraining model's weights (the same arrays, not copies). */
@@ -94,7 +90,7 @@ public record ModelWeights(ModelConfig config, Map<String, NDArray> parameters) 
     }
 
     private static boolean isMaskedLm(ModelConfig config) {
-        return !config.causal() && config.architecture().equals("rotary-mlm");
+        return PretrainingTasks.kind(config) == PretrainingTasks.Kind.MASKED_LM;
     }
 
     /** A causal LM's weights (the same arrays, not copies). */
@@ -107,9 +103,7 @@ public record ModelWeights(ModelConfig config, Map<String, NDArray> parameters) 
      * {@link MaskedLm} for {@code rotary-mlm}, else a {@link BertForPretraining}.
      */
     public PretrainingTask task() {
-        return config.causal()
-                ? toCausalLm()
-                : isMaskedLm(config) ? toMaskedLm() : toBertForPretraining();
+        return PretrainingTasks.on(config, parameters);
     }
 
     /**
@@ -127,10 +121,7 @@ public record ModelWeights(ModelConfig config, Map<String, NDArray> parameters) 
                     "these are a rotary masked LM's weights (architecture rotary-mlm); use"
                             + " toMaskedLm()");
         }
-        Map<String, NDArray> trunk = new LinkedHashMap<>();
-        Map<String, NDArray> heads = new LinkedHashMap<>();
-        split(trunk, heads);
-        return new BertForPretraining(new Transformer(config, trunk), heads);
+        return (BertForPretraining) task();
     }
 
     /**
@@ -144,10 +135,7 @@ public record ModelWeights(ModelConfig config, Map<String, NDArray> parameters) 
                     "these are a masked LM's weights (config causal=false); use"
                             + " toBertForPretraining()");
         }
-        Map<String, NDArray> trunk = new LinkedHashMap<>();
-        Map<String, NDArray> head = new LinkedHashMap<>();
-        split(trunk, head);
-        return new CausalLm(new Transformer(config, trunk), head);
+        return (CausalLm) task();
     }
 
     /**
@@ -165,14 +153,6 @@ public record ModelWeights(ModelConfig config, Map<String, NDArray> parameters) 
                             + "); use "
                             + (config.causal() ? "toCausalLm()" : "toBertForPretraining()"));
         }
-        Map<String, NDArray> trunk = new LinkedHashMap<>();
-        Map<String, NDArray> head = new LinkedHashMap<>();
-        split(trunk, head);
-        return new MaskedLm(new Transformer(config, trunk), head);
-    }
-
-    private void split(Map<String, NDArray> trunk, Map<String, NDArray> heads) {
-        var trunkNames = Transformer.parameterShapes(config).keySet();
-        parameters.forEach((n, a) -> (trunkNames.contains(n) ? trunk : heads).put(n, a));
+        return (MaskedLm) task();
     }
 }

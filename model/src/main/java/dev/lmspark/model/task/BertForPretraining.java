@@ -63,6 +63,11 @@ public final class BertForPretraining implements PretrainingTask {
         return new BertForPretraining(trunk, heads);
     }
 
+    @Override
+    public PretrainingTask withParameters(Map<String, NDArray> parameters) {
+        return PretrainingTasks.on(trunk().config(), parameters);
+    }
+
     /** The head parameters' names and shapes. */
     public static Map<String, Shape> headShapes(ModelConfig c) {
         int h = c.hiddenSize();

@@ -54,6 +54,11 @@ public final class CausalLm implements PretrainingTask {
         return new CausalLm(Transformer.initialize(config, manager, seed), head);
     }
 
+    @Override
+    public PretrainingTask withParameters(Map<String, NDArray> parameters) {
+        return PretrainingTasks.on(trunk().config(), parameters);
+    }
+
     /** The head's parameters: {@code lm_head.weight} (untied) or the MLM-head structure (BERT). */
     public static Map<String, Shape> headShapes(ModelConfig c) {
         Map<String, Shape> s = new LinkedHashMap<>();

@@ -71,6 +71,11 @@ public final class MaskedLm implements PretrainingTask {
         return new MaskedLm(Transformer.initialize(config, manager, seed), head);
     }
 
+    @Override
+    public PretrainingTask withParameters(Map<String, NDArray> parameters) {
+        return PretrainingTasks.on(trunk().config(), parameters);
+    }
+
     /** The head's parameters: {@code lm_head.weight} {@code (V, H)} when untied, else none. */
     public static Map<String, Shape> headShapes(ModelConfig c) {
         Map<String, Shape> s = new LinkedHashMap<>();

@@ -20,6 +20,17 @@ public interface PretrainingTask {
     Map<String, NDArray> parameters();
 
     /**
+     * The same model over other arrays of the same names and shapes (e.g. a lower-precision working
+     * copy of the parameters), sharing them, not copying.
+     *
+     * @throws UnsupportedOperationException for a task that cannot be rebuilt (the default)
+     */
+    default PretrainingTask withParameters(Map<String, NDArray> parameters) {
+        throw new UnsupportedOperationException(
+                getClass().getSimpleName() + " cannot be rebuilt over other arrays");
+    }
+
+    /**
      * The loss of {@code batch}, its arrays created on the parameters' device in the caller's
      * {@code NDScope}.
      *

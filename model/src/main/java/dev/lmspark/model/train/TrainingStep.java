@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
 import dev.lmspark.model.Devices;
-import dev.lmspark.model.io.ModelWeights;
 import dev.lmspark.model.nn.Functional;
 import dev.lmspark.model.nn.Precision;
 import dev.lmspark.model.optim.AdamW;
@@ -104,7 +103,7 @@ public final class TrainingStep implements AutoCloseable {
             PretrainingTask compute =
                     precision.precision() == Precision.FP32
                             ? model
-                            : new ModelWeights(model.config(), precision.working()).task();
+                            : model.withParameters(precision.working());
             float scale = 1f / microBatches.size();
             try (GradientCollector gc = Devices.engine().newGradientCollector()) {
                 for (ShardBatch batch : microBatches) {

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class ModelConfigTest {
 
     @Test
-    void presetsHaveTheShapesDesignMdNames() {
+    void presetsHaveTheirPublishedShapes() {
         ModelConfig mini = ModelConfig.preset("bert-mini");
         assertEquals(4, mini.numLayers());
         assertEquals(256, mini.hiddenSize());
