@@ -1,5 +1,6 @@
 package dev.lmspark.jobs;
 
+import dev.lmspark.spark.data.DatasetColumns;
 import dev.lmspark.spark.ml.Sequences;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
@@ -32,10 +33,10 @@ final class DatasetStats implements Serializable {
     /** Adds one example row of {@link dev.lmspark.spark.ml.Examples#schema}. */
     void add(Row r, Integer maskId, Integer fimPrefix, Integer fimPad, Integer eos) {
         examples++;
-        int[] ids = Sequences.ints(r, r.fieldIndex("input_ids"));
-        byte[] attention = Sequences.bytes(r, r.fieldIndex("attention_mask"));
-        int[] labels = Sequences.ints(r, r.fieldIndex("labels"));
-        byte[] special = Sequences.bytes(r, r.fieldIndex("special_tokens_mask"));
+        int[] ids = Sequences.ints(r, r.fieldIndex(DatasetColumns.INPUT_IDS));
+        byte[] attention = Sequences.bytes(r, r.fieldIndex(DatasetColumns.ATTENTION_MASK));
+        int[] labels = Sequences.ints(r, r.fieldIndex(DatasetColumns.LABELS));
+        byte[] special = Sequences.bytes(r, r.fieldIndex(DatasetColumns.SPECIAL_TOKENS_MASK));
         boolean fim = false;
         positions += ids.length;
         for (int i = 0; i < ids.length; i++) {
@@ -71,7 +72,7 @@ final class DatasetStats implements Serializable {
         if (fim) {
             fimExamples++;
         }
-        int nspAt = indexOf(r, "next_sentence_label");
+        int nspAt = indexOf(r, DatasetColumns.NEXT_SENTENCE_LABEL);
         if (nspAt >= 0) {
             nspExamples++;
             nspRandom += r.getByte(nspAt);

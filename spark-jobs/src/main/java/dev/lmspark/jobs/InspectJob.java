@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lmspark.data.BadInputException;
 import dev.lmspark.data.tokenizer.LmTokenizer;
 import dev.lmspark.spark.TokenizerSource;
+import dev.lmspark.spark.data.DatasetColumns;
 import dev.lmspark.spark.data.ExampleReader;
 import dev.lmspark.spark.data.Examples;
 import dev.lmspark.spark.data.PreparedDataset;
@@ -141,23 +142,23 @@ public final class InspectJob {
         int t = rows.length();
         for (int r = 0; r < rows.rows(); r++) {
             Map<String, Object> row = new LinkedHashMap<>();
-            row.put(PreparedDataset.EXAMPLE_ID, rows.exampleId()[r]);
-            row.put(PreparedDataset.DOC_ID, rows.docId()[r]);
-            row.put(PreparedDataset.INPUT_IDS, Examples.row(rows.inputIds(), r, t));
-            row.put(PreparedDataset.ATTENTION_MASK, ints(Examples.row(rows.attentionMask(), r, t)));
-            row.put(PreparedDataset.TOKEN_TYPE_IDS, ints(Examples.row(rows.tokenTypeIds(), r, t)));
-            row.put(PreparedDataset.LABELS, Examples.row(rows.labels(), r, t));
+            row.put(DatasetColumns.EXAMPLE_ID, rows.exampleId()[r]);
+            row.put(DatasetColumns.DOC_ID, rows.docId()[r]);
+            row.put(DatasetColumns.INPUT_IDS, Examples.row(rows.inputIds(), r, t));
+            row.put(DatasetColumns.ATTENTION_MASK, ints(Examples.row(rows.attentionMask(), r, t)));
+            row.put(DatasetColumns.TOKEN_TYPE_IDS, ints(Examples.row(rows.tokenTypeIds(), r, t)));
+            row.put(DatasetColumns.LABELS, Examples.row(rows.labels(), r, t));
             row.put(
-                    PreparedDataset.SPECIAL_TOKENS_MASK,
+                    DatasetColumns.SPECIAL_TOKENS_MASK,
                     ints(Examples.row(rows.specialTokensMask(), r, t)));
             if (rows.wordStart() != null) {
-                row.put(PreparedDataset.WORD_START, ints(Examples.row(rows.wordStart(), r, t)));
+                row.put(DatasetColumns.WORD_START, ints(Examples.row(rows.wordStart(), r, t)));
             }
             if (rows.nextSentenceLabel() != null) {
-                row.put(PreparedDataset.NEXT_SENTENCE_LABEL, (int) rows.nextSentenceLabel()[r]);
+                row.put(DatasetColumns.NEXT_SENTENCE_LABEL, (int) rows.nextSentenceLabel()[r]);
             }
             if (rows.targetIds() != null) {
-                row.put(PreparedDataset.TARGET_IDS, Examples.row(rows.targetIds(), r, t));
+                row.put(DatasetColumns.TARGET_IDS, Examples.row(rows.targetIds(), r, t));
             }
             try {
                 out.println(JSON.writeValueAsString(row));

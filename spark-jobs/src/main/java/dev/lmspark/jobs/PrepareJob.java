@@ -11,13 +11,13 @@ import dev.lmspark.data.tokenizer.LmTokenizer;
 import dev.lmspark.data.tokenizer.SpecialTokenIds;
 import dev.lmspark.spark.AtomicOutput;
 import dev.lmspark.spark.DocumentReader;
-import dev.lmspark.spark.FaultInjection;
 import dev.lmspark.spark.HadoopPaths;
 import dev.lmspark.spark.InputFiles;
 import dev.lmspark.spark.InvalidUtf8;
+import dev.lmspark.spark.TaskRowsProbe;
 import dev.lmspark.spark.TokenizerSource;
+import dev.lmspark.spark.data.DatasetColumns;
 import dev.lmspark.spark.data.PreparedDataset;
-import dev.lmspark.spark.ml.Examples;
 import dev.lmspark.spark.ml.FimStage;
 import dev.lmspark.spark.ml.MaskStage;
 import dev.lmspark.spark.ml.NspPairingStage;
@@ -537,9 +537,14 @@ public final class PrepareJob {
                             Encoders.row(withHash));
             Dataset<Row> first =
                     hashed.groupBy("text_hash")
-                            .agg(functions.min("doc_id").as("doc_id"))
-                            .select("doc_id");
-            docs = docs.join(first, docs.col("doc_id").equalTo(first.col("doc_id")), "left_semi");
+                            .agg(functions.min(DatasetColumns.DOC_ID).as(DatasetColumns.DOC_ID))
+                            .select(DatasetColumns.DOC_ID);
+            docs =
+                    docs.join(
+                            first,
+                            docs.col(DatasetColumns.DOC_ID)
+                                    .equalTo(first.col(DatasetColumns.DOC_ID)),
+                            "left_semi");
         }
         long seed = c.seed();
         double fraction = c.validationFraction();
@@ -664,7 +669,7 @@ public final class PrepareJob {
                 functions.xxhash64(
                         functions.lit(c.seed()),
                         functions.lit(split),
-                        functions.col("doc_id"),
+                        functions.col(DatasetColumns.DOC_ID),
                         functions.col("seq"));
         Dataset<Row> keyed =
                 rows.withColumn("shuffle_key", key)
@@ -689,29 +694,31 @@ public final class PrepareJob {
         Column local =
                 functions
                         .row_number()
-                        .over(Window.partitionBy("shard").orderBy("shuffle_key", "doc_id", "seq"))
+                        .over(
+                                Window.partitionBy("shard")
+                                        .orderBy("shuffle_key", DatasetColumns.DOC_ID, "seq"))
                         .minus(1);
         Column exampleId =
                 functions
                         .element_at(functions.array(startArray), functions.col("shard").plus(1))
                         .plus(local);
         List<Column> columns = new ArrayList<>();
-        columns.add(exampleId.as("example_id"));
+        columns.add(exampleId.as(DatasetColumns.EXAMPLE_ID));
         for (StructField f : rows.schema().fields()) {
             String name = f.name();
             if (name.equals(Sequences.SPLIT)
                     || name.equals(Sequences.SEQ)
-                    || name.equals(Sequences.DOC_ID)
-                    || (name.equals(Examples.TARGET_IDS) && !split.equals("predict"))) {
+                    || name.equals(DatasetColumns.DOC_ID)
+                    || (name.equals(DatasetColumns.TARGET_IDS) && !split.equals("predict"))) {
                 continue;
             }
             columns.add(functions.col(name));
         }
-        columns.add(functions.col("doc_id"));
+        columns.add(functions.col(DatasetColumns.DOC_ID));
         columns.add(functions.col("shard"));
         Dataset<Row> numbered =
                 keyed.select(columns.toArray(Column[]::new))
-                        .sortWithinPartitions("shard", "example_id");
+                        .sortWithinPartitions("shard", DatasetColumns.EXAMPLE_ID);
         if (c.stageTiming()) {
             // Materialize the exchange and numbering, to time the shuffle apart from the write.
             numbered = numbered.persist(StorageLevel.MEMORY_AND_DISK());
@@ -719,12 +726,12 @@ public final class PrepareJob {
             times[0] = seconds(t);
             t = System.nanoTime();
         }
-        if (spark.sparkContext().getLocalProperty(FaultInjection.PROPERTY) != null) {
+        if (TaskRowsProbe.installed()) {
             StructType schema = numbered.schema();
             numbered =
                     numbered.mapPartitions(
                             (org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>)
-                                    it -> FaultInjection.wrap("write", it),
+                                    it -> TaskRowsProbe.wrap("write", it),
                             Encoders.row(schema));
         }
         Path written = new Path(out.temporary(), "_write/" + split);

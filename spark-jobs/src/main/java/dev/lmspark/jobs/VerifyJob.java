@@ -1,5 +1,6 @@
 package dev.lmspark.jobs;
 
+import dev.lmspark.spark.data.DatasetColumns;
 import dev.lmspark.spark.data.PreparedDataset;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -67,8 +68,8 @@ public final class VerifyJob {
     /** A column's type as {@link #describe} writes it: ids are INT64, arrays array<INT32>. */
     private static String type(String column) {
         return switch (column) {
-            case PreparedDataset.EXAMPLE_ID, PreparedDataset.DOC_ID -> "INT64";
-            case PreparedDataset.NEXT_SENTENCE_LABEL -> "INT32";
+            case DatasetColumns.EXAMPLE_ID, DatasetColumns.DOC_ID -> "INT64";
+            case DatasetColumns.NEXT_SENTENCE_LABEL -> "INT32";
             default -> "array<INT32>";
         };
     }

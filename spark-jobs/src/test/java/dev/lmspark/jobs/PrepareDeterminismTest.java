@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.lmspark.spark.FaultInjection;
+import dev.lmspark.spark.FailOnceProbe;
 import dev.lmspark.spark.SharedSpark;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,11 +56,11 @@ class PrepareDeterminismTest {
         List<String> all = new ArrayList<>(List.of("prepare", "--output", out.toString()));
         all.addAll(List.of(args));
         sc.addSparkListener(tasks);
-        sc.setLocalProperty(FaultInjection.PROPERTY, failStage);
+        sc.setLocalProperty(FailOnceProbe.PROPERTY, failStage);
         try {
             ok(all.toArray(String[]::new));
         } finally {
-            sc.setLocalProperty(FaultInjection.PROPERTY, null);
+            sc.setLocalProperty(FailOnceProbe.PROPERTY, null);
             sc.listenerBus().waitUntilEmpty();
             sc.removeSparkListener(tasks);
         }

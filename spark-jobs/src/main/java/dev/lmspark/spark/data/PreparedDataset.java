@@ -58,36 +58,6 @@ public final class PreparedDataset implements Serializable {
     /** The label of a position that is not predicted (PyTorch's {@code ignore_index}). */
     public static final int IGNORE_LABEL = -100;
 
-    /** int64: dense, 0-based within its split, in the split's shuffled order. */
-    public static final String EXAMPLE_ID = "example_id";
-
-    /** array&lt;int32&gt;, max_length: token ids after masking or FIM, padded. */
-    public static final String INPUT_IDS = "input_ids";
-
-    /** array&lt;int8&gt;, max_length: 1 at real tokens, 0 at padding. */
-    public static final String ATTENTION_MASK = "attention_mask";
-
-    /** array&lt;int8&gt;, max_length: segment ids (1 in NSP's B segment, else 0). */
-    public static final String TOKEN_TYPE_IDS = "token_type_ids";
-
-    /** array&lt;int32&gt;, max_length: the id to predict, {@link #IGNORE_LABEL} elsewhere. */
-    public static final String LABELS = "labels";
-
-    /** array&lt;int8&gt;, max_length: 1 at special tokens (padding included). */
-    public static final String SPECIAL_TOKENS_MASK = "special_tokens_mask";
-
-    /** array&lt;int8&gt;, max_length, objective mlm only: 1 at the first sub-token of a word. */
-    public static final String WORD_START = "word_start";
-
-    /** int8, NSP datasets only: 0 when B follows A, 1 when B is random. */
-    public static final String NEXT_SENTENCE_LABEL = "next_sentence_label";
-
-    /** array&lt;int32&gt;, max_length, predict split of mlm-seq2seq only: the reference target. */
-    public static final String TARGET_IDS = "target_ids";
-
-    /** int64: the source document's index (the first document of a packed example). */
-    public static final String DOC_ID = "doc_id";
-
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> OBJECTIVES = List.of("mlm", "clm", "mlm-seq2seq");
 
@@ -406,17 +376,20 @@ public final class PreparedDataset implements Serializable {
         return new Path(root, shard.path());
     }
 
-    /** Whether rows are NSP pairs and carry {@link #NEXT_SENTENCE_LABEL}. */
+    /** Whether rows are NSP pairs and carry {@link DatasetColumns#NEXT_SENTENCE_LABEL}. */
     public boolean hasNsp() {
         return nsp;
     }
 
-    /** Whether rows carry {@link #WORD_START} (objective mlm). */
+    /** Whether rows carry {@link DatasetColumns#WORD_START} (objective mlm). */
     public boolean hasWordStart() {
         return objective.equals("mlm");
     }
 
-    /** Whether {@code split}'s rows carry {@link #TARGET_IDS} (mlm-seq2seq's predict split). */
+    /**
+     * Whether {@code split}'s rows carry {@link DatasetColumns#TARGET_IDS} (mlm-seq2seq's predict
+     * split).
+     */
     public boolean hasTargetIds(String split) {
         require(split);
         return objective.equals("mlm-seq2seq") && split.equals("predict");
@@ -425,22 +398,22 @@ public final class PreparedDataset implements Serializable {
     /** The columns of {@code split}'s rows, in file order. */
     public List<String> columns(String split) {
         List<String> c = new ArrayList<>();
-        c.add(EXAMPLE_ID);
-        c.add(INPUT_IDS);
-        c.add(ATTENTION_MASK);
-        c.add(TOKEN_TYPE_IDS);
-        c.add(LABELS);
-        c.add(SPECIAL_TOKENS_MASK);
+        c.add(DatasetColumns.EXAMPLE_ID);
+        c.add(DatasetColumns.INPUT_IDS);
+        c.add(DatasetColumns.ATTENTION_MASK);
+        c.add(DatasetColumns.TOKEN_TYPE_IDS);
+        c.add(DatasetColumns.LABELS);
+        c.add(DatasetColumns.SPECIAL_TOKENS_MASK);
         if (hasWordStart()) {
-            c.add(WORD_START);
+            c.add(DatasetColumns.WORD_START);
         }
         if (hasNsp()) {
-            c.add(NEXT_SENTENCE_LABEL);
+            c.add(DatasetColumns.NEXT_SENTENCE_LABEL);
         }
         if (hasTargetIds(split)) {
-            c.add(TARGET_IDS);
+            c.add(DatasetColumns.TARGET_IDS);
         }
-        c.add(DOC_ID);
+        c.add(DatasetColumns.DOC_ID);
         return List.copyOf(c);
     }
 

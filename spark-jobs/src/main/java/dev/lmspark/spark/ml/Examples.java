@@ -1,6 +1,7 @@
 package dev.lmspark.spark.ml;
 
 import dev.lmspark.data.collate.Example;
+import dev.lmspark.spark.data.DatasetColumns;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.Row;
@@ -16,11 +17,6 @@ import org.apache.spark.sql.types.StructType;
 public final class Examples {
     private Examples() {}
 
-    public static final String ATTENTION_MASK = "attention_mask";
-    public static final String TOKEN_TYPE_IDS = "token_type_ids";
-    public static final String SPECIAL_TOKENS_MASK = "special_tokens_mask";
-    public static final String TARGET_IDS = "target_ids";
-
     /** The schema, with the optional columns that apply. */
     public static StructType schema(boolean wordStart, boolean nsp, boolean targets) {
         var ints = DataTypes.createArrayType(DataTypes.IntegerType, false);
@@ -28,21 +24,21 @@ public final class Examples {
         StructType s =
                 new StructType()
                         .add(Sequences.SPLIT, DataTypes.StringType, false)
-                        .add(Sequences.DOC_ID, DataTypes.LongType, false)
+                        .add(DatasetColumns.DOC_ID, DataTypes.LongType, false)
                         .add(Sequences.SEQ, DataTypes.LongType, false)
-                        .add(Sequences.INPUT_IDS, ints, false)
-                        .add(ATTENTION_MASK, bytes, false)
-                        .add(TOKEN_TYPE_IDS, bytes, false)
-                        .add(Sequences.LABELS, ints, false)
-                        .add(SPECIAL_TOKENS_MASK, bytes, false);
+                        .add(DatasetColumns.INPUT_IDS, ints, false)
+                        .add(DatasetColumns.ATTENTION_MASK, bytes, false)
+                        .add(DatasetColumns.TOKEN_TYPE_IDS, bytes, false)
+                        .add(DatasetColumns.LABELS, ints, false)
+                        .add(DatasetColumns.SPECIAL_TOKENS_MASK, bytes, false);
         if (wordStart) {
-            s = s.add(Sequences.WORD_START, bytes, false);
+            s = s.add(DatasetColumns.WORD_START, bytes, false);
         }
         if (nsp) {
-            s = s.add(Sequences.NSP_LABEL, DataTypes.ByteType, false);
+            s = s.add(DatasetColumns.NEXT_SENTENCE_LABEL, DataTypes.ByteType, false);
         }
         if (targets) {
-            s = s.add(TARGET_IDS, ints, true);
+            s = s.add(DatasetColumns.TARGET_IDS, ints, true);
         }
         return s;
     }

@@ -6,6 +6,7 @@ import dev.lmspark.data.random.Seeds;
 import dev.lmspark.data.tokenizer.LmTokenizer;
 import dev.lmspark.data.tokenizer.SpecialTokenIds;
 import dev.lmspark.spark.TokenizerSource;
+import dev.lmspark.spark.data.DatasetColumns;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -128,7 +129,7 @@ public final class FimStage extends LmStage {
     public StructType transformSchema(StructType schema) {
         String name = getClass().getSimpleName();
         if (documentLevel()) {
-            require(schema, Sequences.DOC_ID, DataTypes.LongType, name);
+            require(schema, DatasetColumns.DOC_ID, DataTypes.LongType, name);
             require(schema, getOrDefault(inputCol), DataTypes.StringType, name);
             absent(schema, getOrDefault(outputCol), name);
             return schema.add(
@@ -170,7 +171,7 @@ public final class FimStage extends LmStage {
         long root = (Long) getOrDefault(seed);
         StructType schema = dataset.schema();
         if (documentLevel()) {
-            int docAt = schema.fieldIndex(Sequences.DOC_ID);
+            int docAt = schema.fieldIndex(DatasetColumns.DOC_ID);
             int textAt = schema.fieldIndex(getOrDefault(inputCol));
             return dataset.toDF()
                     .mapPartitions(
@@ -220,7 +221,7 @@ public final class FimStage extends LmStage {
             int docAt,
             int textAt) {
         LmTokenizer tok = TokenizerSource.load(json);
-        java.util.Iterator<Row> rows = dev.lmspark.spark.FaultInjection.wrap("tokenize", input);
+        java.util.Iterator<Row> rows = dev.lmspark.spark.TaskRowsProbe.wrap("tokenize", input);
         List<Row> result = new ArrayList<>();
         List<Row> batch = new ArrayList<>(BATCH);
         while (rows.hasNext() || !batch.isEmpty()) {

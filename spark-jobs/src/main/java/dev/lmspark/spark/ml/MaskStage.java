@@ -5,6 +5,7 @@ import dev.lmspark.data.collate.Masker;
 import dev.lmspark.data.collate.MaskingConfig;
 import dev.lmspark.data.random.Seeds;
 import dev.lmspark.data.tokenizer.LmTokenizer;
+import dev.lmspark.spark.data.DatasetColumns;
 import java.util.Arrays;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.ml.param.BooleanParam;
@@ -127,11 +128,12 @@ public final class MaskStage extends LmStage {
         String name = getClass().getSimpleName();
         var ints = DataTypes.createArrayType(DataTypes.IntegerType, false);
         require(schema, Sequences.IDS, ints, name);
-        require(schema, Sequences.DOC_ID, DataTypes.LongType, name);
+        require(schema, DatasetColumns.DOC_ID, DataTypes.LongType, name);
         require(schema, Sequences.SEQ, DataTypes.LongType, name);
-        absent(schema, Sequences.INPUT_IDS, name);
-        absent(schema, Sequences.LABELS, name);
-        return schema.add(Sequences.INPUT_IDS, ints, false).add(Sequences.LABELS, ints, false);
+        absent(schema, DatasetColumns.INPUT_IDS, name);
+        absent(schema, DatasetColumns.LABELS, name);
+        return schema.add(DatasetColumns.INPUT_IDS, ints, false)
+                .add(DatasetColumns.LABELS, ints, false);
     }
 
     @Override
@@ -146,10 +148,10 @@ public final class MaskStage extends LmStage {
         var special = tok.specialIds();
         long root = (Long) getOrDefault(seed);
         StructType schema = dataset.schema();
-        int docAt = schema.fieldIndex(Sequences.DOC_ID);
+        int docAt = schema.fieldIndex(DatasetColumns.DOC_ID);
         int seqAt = schema.fieldIndex(Sequences.SEQ);
         int idsAt = schema.fieldIndex(Sequences.IDS);
-        int startsAt = schema.fieldIndex(Sequences.WORD_START);
+        int startsAt = schema.fieldIndex(DatasetColumns.WORD_START);
         return dataset.toDF()
                 .map(
                         (MapFunction<Row, Row>)

@@ -5,6 +5,7 @@ import dev.lmspark.data.collate.NextSentencePairs;
 import dev.lmspark.data.collate.Segment;
 import dev.lmspark.data.random.Seeds;
 import dev.lmspark.data.tokenizer.SpecialTokenIds;
+import dev.lmspark.spark.data.DatasetColumns;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -102,7 +103,7 @@ public final class NspPairingStage extends LmStage {
     public StructType transformSchema(StructType schema) {
         String name = getClass().getSimpleName();
         require(schema, Sequences.SPLIT, DataTypes.StringType, name);
-        require(schema, Sequences.DOC_ID, DataTypes.LongType, name);
+        require(schema, DatasetColumns.DOC_ID, DataTypes.LongType, name);
         require(
                 schema,
                 getOrDefault(inputCol),
@@ -141,7 +142,7 @@ public final class NspPairingStage extends LmStage {
                         (Integer) getOrDefault(maxLength), (Double) getOrDefault(shortSeqProb));
         StructType schema = dataset.schema();
         int splitAt = schema.fieldIndex(Sequences.SPLIT);
-        int docAt = schema.fieldIndex(Sequences.DOC_ID);
+        int docAt = schema.fieldIndex(DatasetColumns.DOC_ID);
         int idsAt = schema.fieldIndex(getOrDefault(inputCol));
         int startsAt = schema.fieldIndex(getOrDefault(inputCol) + "_word_start");
 

@@ -5,6 +5,7 @@ import dev.lmspark.data.collate.CausalPacking;
 import dev.lmspark.data.collate.Segment;
 import dev.lmspark.data.collate.SentencePacking;
 import dev.lmspark.data.tokenizer.SpecialTokenIds;
+import dev.lmspark.spark.data.DatasetColumns;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -100,7 +101,7 @@ public final class PackStage extends LmStage {
     public StructType transformSchema(StructType schema) {
         String name = getClass().getSimpleName();
         require(schema, Sequences.SPLIT, DataTypes.StringType, name);
-        require(schema, Sequences.DOC_ID, DataTypes.LongType, name);
+        require(schema, DatasetColumns.DOC_ID, DataTypes.LongType, name);
         var ids = DataTypes.createArrayType(DataTypes.IntegerType, false);
         require(
                 schema,
@@ -118,7 +119,7 @@ public final class PackStage extends LmStage {
         SpecialTokenIds specials = tokenizerSource(dataset.sparkSession()).tokenizer().specials();
         StructType schema = dataset.schema();
         int splitAt = schema.fieldIndex(Sequences.SPLIT);
-        int docAt = schema.fieldIndex(Sequences.DOC_ID);
+        int docAt = schema.fieldIndex(DatasetColumns.DOC_ID);
         int idsAt = schema.fieldIndex(getOrDefault(inputCol));
         int startsAt = schema.fieldIndex(getOrDefault(inputCol) + "_word_start");
         int window = (Integer) getOrDefault(maxLength);

@@ -3,6 +3,7 @@ package dev.lmspark.spark.ml;
 import dev.lmspark.data.collate.Example;
 import dev.lmspark.data.collate.ExampleAssembler;
 import dev.lmspark.data.tokenizer.LmTokenizer;
+import dev.lmspark.spark.data.DatasetColumns;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.IntParam;
@@ -97,8 +98,8 @@ public final class PadStage extends LmStage {
         require(schema, Sequences.IDS, ints, name);
         boolean isCausal = (Boolean) getOrDefault(causal);
         if (!isCausal) {
-            require(schema, Sequences.INPUT_IDS, ints, name);
-            require(schema, Sequences.LABELS, ints, name);
+            require(schema, DatasetColumns.INPUT_IDS, ints, name);
+            require(schema, DatasetColumns.LABELS, ints, name);
         }
         return Examples.schema(!isCausal, (Boolean) getOrDefault(nsp), false);
     }
@@ -121,14 +122,14 @@ public final class PadStage extends LmStage {
         boolean withNsp = (Boolean) getOrDefault(nsp);
         StructType schema = dataset.schema();
         int splitAt = schema.fieldIndex(Sequences.SPLIT);
-        int docAt = schema.fieldIndex(Sequences.DOC_ID);
+        int docAt = schema.fieldIndex(DatasetColumns.DOC_ID);
         int seqAt = schema.fieldIndex(Sequences.SEQ);
         int idsAt = schema.fieldIndex(Sequences.IDS);
-        int startsAt = schema.fieldIndex(Sequences.WORD_START);
+        int startsAt = schema.fieldIndex(DatasetColumns.WORD_START);
         int typesAt = schema.fieldIndex(Sequences.TYPE_IDS);
-        int nspAt = schema.fieldIndex(Sequences.NSP_LABEL);
-        int inputAt = isCausal ? -1 : schema.fieldIndex(Sequences.INPUT_IDS);
-        int labelsAt = isCausal ? -1 : schema.fieldIndex(Sequences.LABELS);
+        int nspAt = schema.fieldIndex(DatasetColumns.NEXT_SENTENCE_LABEL);
+        int inputAt = isCausal ? -1 : schema.fieldIndex(DatasetColumns.INPUT_IDS);
+        int labelsAt = isCausal ? -1 : schema.fieldIndex(DatasetColumns.LABELS);
         return dataset.toDF()
                 .map(
                         (MapFunction<Row, Row>)

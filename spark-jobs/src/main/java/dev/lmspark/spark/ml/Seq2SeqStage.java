@@ -6,6 +6,7 @@ import dev.lmspark.data.collate.Seq2SeqRows;
 import dev.lmspark.data.random.Seeds;
 import dev.lmspark.data.tokenizer.LmTokenizer;
 import dev.lmspark.spark.TokenizerSource;
+import dev.lmspark.spark.data.DatasetColumns;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -70,7 +71,7 @@ public final class Seq2SeqStage extends LmStage {
     public StructType transformSchema(StructType schema) {
         String name = getClass().getSimpleName();
         require(schema, Sequences.SPLIT, DataTypes.StringType, name);
-        require(schema, Sequences.DOC_ID, DataTypes.LongType, name);
+        require(schema, DatasetColumns.DOC_ID, DataTypes.LongType, name);
         require(schema, "prefix", DataTypes.StringType, name);
         require(schema, "target", DataTypes.StringType, name);
         return Examples.schema(false, false, true);
@@ -100,7 +101,7 @@ public final class Seq2SeqStage extends LmStage {
         long root = (Long) getOrDefault(seed);
         StructType schema = dataset.schema();
         int splitAt = schema.fieldIndex(Sequences.SPLIT);
-        int docAt = schema.fieldIndex(Sequences.DOC_ID);
+        int docAt = schema.fieldIndex(DatasetColumns.DOC_ID);
         int prefixAt = schema.fieldIndex("prefix");
         int targetAt = schema.fieldIndex("target");
         return dataset.toDF()

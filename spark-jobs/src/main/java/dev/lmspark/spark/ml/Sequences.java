@@ -1,6 +1,7 @@
 package dev.lmspark.spark.ml;
 
 import dev.lmspark.data.collate.Segment;
+import dev.lmspark.spark.data.DatasetColumns;
 import java.util.List;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -12,25 +13,23 @@ public final class Sequences {
     private Sequences() {}
 
     public static final String SPLIT = "split";
-    public static final String DOC_ID = "doc_id";
     public static final String SEQ = "seq";
     public static final String IDS = "ids";
-    public static final String WORD_START = "word_start";
     public static final String TYPE_IDS = "type_ids";
-    public static final String NSP_LABEL = "next_sentence_label";
-    public static final String INPUT_IDS = "input_ids";
-    public static final String LABELS = "labels";
 
     /** split, doc_id, seq, ids, word_start, type_ids, next_sentence_label. */
     public static final StructType SCHEMA =
             new StructType()
                     .add(SPLIT, DataTypes.StringType, false)
-                    .add(DOC_ID, DataTypes.LongType, false)
+                    .add(DatasetColumns.DOC_ID, DataTypes.LongType, false)
                     .add(SEQ, DataTypes.LongType, false)
                     .add(IDS, DataTypes.createArrayType(DataTypes.IntegerType, false), false)
-                    .add(WORD_START, DataTypes.createArrayType(DataTypes.BooleanType, false), true)
+                    .add(
+                            DatasetColumns.WORD_START,
+                            DataTypes.createArrayType(DataTypes.BooleanType, false),
+                            true)
                     .add(TYPE_IDS, DataTypes.createArrayType(DataTypes.ByteType, false), true)
-                    .add(NSP_LABEL, DataTypes.IntegerType, true);
+                    .add(DatasetColumns.NEXT_SENTENCE_LABEL, DataTypes.IntegerType, true);
 
     /** A sequence row. */
     public static Row row(

@@ -2,7 +2,7 @@ package dev.lmspark.spark.ml;
 
 import dev.lmspark.data.collate.SentenceSplitter;
 import dev.lmspark.data.tokenizer.LmTokenizer;
-import dev.lmspark.spark.FaultInjection;
+import dev.lmspark.spark.TaskRowsProbe;
 import dev.lmspark.spark.TokenizerSource;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -111,7 +111,7 @@ public final class TokenizeStage extends LmStage {
     private static Iterator<Row> tokenize(
             Iterator<Row> input, byte[] json, int column, boolean bySentence) {
         LmTokenizer tok = TokenizerSource.load(json);
-        Iterator<Row> rows = FaultInjection.wrap("tokenize", input);
+        Iterator<Row> rows = TaskRowsProbe.wrap("tokenize", input);
         return new Iterator<>() {
             private final List<Row> ready = new ArrayList<>();
             private int next;

@@ -5,19 +5,18 @@ import java.util.NoSuchElementException;
 import org.apache.spark.TaskContext;
 
 /**
- * Test hook for retries: when the job-local property {@value #PROPERTY} names a stage, the first
- * attempt of that stage's partition 0 fails after handing out one element, as a task dying midway
- * would. Nothing happens unless a caller sets the property (with {@code
- * SparkContext.setLocalProperty}) on the thread that submits the job.
+ * The data-preparation tests' fault injection, a {@link TaskRowsProbe} registered only on the test
+ * classpath: when the job-local property {@value #PROPERTY} names a stage, the first attempt of
+ * that stage's partition 0 fails after handing out one row, as a task dying midway would. Nothing
+ * happens unless a test sets the property (with {@code SparkContext.setLocalProperty}) on the
+ * thread that submits the job.
  */
-public final class FaultInjection {
+public final class FailOnceProbe implements TaskRowsProbe {
     /** The local property naming the stage to fail once. */
-    public static final String PROPERTY = "lmspark.test.failOnce";
+    public static final String PROPERTY = "lmspark.test.failStageOnce";
 
-    private FaultInjection() {}
-
-    /** {@code rows}, or rows that break after one element in the chosen first attempt. */
-    public static <T> Iterator<T> wrap(String stage, Iterator<T> rows) {
+    @Override
+    public <T> Iterator<T> rows(String stage, Iterator<T> rows) {
         TaskContext task = TaskContext.get();
         if (task == null
                 || !stage.equals(task.getLocalProperty(PROPERTY))
