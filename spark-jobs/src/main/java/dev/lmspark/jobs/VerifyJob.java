@@ -231,7 +231,7 @@ public final class VerifyJob {
                 }
             }
             Path tokenizer = new Path(dataset.tokenizerPath(), "tokenizer.json");
-            String sha = PrepareJob.sha256(fs, tokenizer);
+            String sha = ShardWriter.sha256(fs, tokenizer);
             if (!sha.equals(dataset.tokenizerSha256())) {
                 problems.add("tokenizer/tokenizer.json: SHA-256 does not match the manifest");
             }
@@ -257,7 +257,7 @@ public final class VerifyJob {
                 return new Checked(rel, 0, "", 0, 0, "", "missing");
             }
             long bytes = fs.getFileStatus(file).getLen();
-            String sha = PrepareJob.sha256(fs, file);
+            String sha = ShardWriter.sha256(fs, file);
             long rows = 0;
             long maxGroup = 0;
             String schema;

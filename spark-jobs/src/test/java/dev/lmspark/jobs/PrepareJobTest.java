@@ -647,7 +647,7 @@ class PrepareJobTest {
                         0,
                         false,
                         1.0);
-        var pipeline = PrepareJob.pipeline(c, f.bpe.toString());
+        var pipeline = PreparePipeline.pipeline(c, f.bpe.toString());
         Path saved = dir.resolve("pipeline");
         pipeline.write().overwrite().save(saved.toString());
         var loaded = org.apache.spark.ml.Pipeline.load(saved.toString());
