@@ -2,7 +2,7 @@ package dev.lmspark.cli;
 
 import dev.lmspark.data.corpus.SampleCorpus;
 import dev.lmspark.data.tokenizer.TokenizerType;
-import dev.lmspark.jobs.GenerateJob;
+import dev.lmspark.generate.GenerateJob;
 import dev.lmspark.model.generate.IterativeUnmasking;
 import dev.lmspark.model.generate.NoiseSchedule;
 import dev.lmspark.spark.InputFormat;

@@ -1,6 +1,6 @@
 package dev.lmspark.cli;
 
-import dev.lmspark.jobs.GenerateJob;
+import dev.lmspark.generate.GenerateJob;
 import dev.lmspark.model.generate.IterativeUnmasking;
 import dev.lmspark.model.generate.NoiseSchedule;
 import dev.lmspark.spark.HadoopPaths;

@@ -11,17 +11,16 @@ import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.io.HuggingFaceConfig;
 import dev.lmspark.model.io.HuggingFaceFolder;
 import dev.lmspark.model.io.InputFolder;
-import dev.lmspark.model.io.ModelCheckpoint;
 import dev.lmspark.model.io.ModelWeights;
 import dev.lmspark.spark.AtomicOutput;
 import dev.lmspark.spark.CheckpointDirectory;
+import dev.lmspark.spark.CheckpointFiles;
 import dev.lmspark.spark.HadoopFolders;
 import dev.lmspark.spark.HadoopPaths;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -72,7 +71,7 @@ public final class ExportJob {
         Path dir = CheckpointDirectory.resolve("--checkpoint", given, fs);
         InputFolder checkpoint = HadoopFolders.input(fs, dir);
         try {
-            ModelConfig model = readConfig(checkpoint);
+            ModelConfig model = CheckpointFiles.config(checkpoint);
             Map<String, byte[]> tokenizerFiles =
                     tokenizerFiles(
                             HadoopFolders.input(fs, new Path(dir, CheckpointDirectory.TOKENIZER)));
@@ -99,7 +98,7 @@ public final class ExportJob {
                                     config.overwrite(),
                                     hadoop);
                     NDManager manager = NDManager.newBaseManager(Device.cpu(), Devices.ENGINE)) {
-                ModelWeights weights = read(checkpoint, manager);
+                ModelWeights weights = CheckpointFiles.weights(checkpoint, manager);
                 long parameters = 0;
                 for (NDArray a : weights.parameters().values()) {
                     parameters += a.getShape().size();
@@ -120,24 +119,6 @@ public final class ExportJob {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("export of " + dir + " failed: " + e.getMessage(), e);
-        }
-    }
-
-    private static ModelConfig readConfig(InputFolder checkpoint) throws IOException {
-        try (InputStream s = checkpoint.open(ModelCheckpoint.CONFIG_FILE)) {
-            return ModelCheckpoint.parseConfig(
-                    new String(s.readAllBytes(), StandardCharsets.UTF_8),
-                    checkpoint.describe() + "/" + ModelCheckpoint.CONFIG_FILE);
-        } catch (IOException e) {
-            throw new BadInputException(e.getMessage(), e);
-        }
-    }
-
-    private static ModelWeights read(InputFolder checkpoint, NDManager manager) {
-        try {
-            return ModelCheckpoint.read(checkpoint, manager);
-        } catch (IOException e) {
-            throw new BadInputException(e.getMessage(), e);
         }
     }
 

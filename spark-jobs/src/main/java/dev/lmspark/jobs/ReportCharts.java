@@ -4,16 +4,9 @@ import dev.lmspark.jobs.RunMetrics.Round;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.Stroke;
 import java.awt.geom.Ellipse2D;
 import java.awt.geom.Line2D;
-import java.awt.geom.Rectangle2D;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.text.DecimalFormat;
 import java.text.DecimalFormatSymbols;
 import java.text.FieldPosition;
@@ -23,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import javax.imageio.ImageIO;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.AxisSpace;
 import org.jfree.chart.axis.NumberAxis;
@@ -73,11 +65,11 @@ final class ReportCharts {
     private static final Color[] TERMS = {
         new Color(0xF28E2B), new Color(0x59A14F), new Color(0x9C755F), new Color(0xEDC948)
     };
-    private static final Color INK = new Color(0x222222);
-    private static final Color MUTED = new Color(0x666666);
-    private static final Color GRID = new Color(0xE4E4E4);
+    static final Color INK = new Color(0x222222);
+    static final Color MUTED = new Color(0x666666);
+    static final Color GRID = new Color(0xE4E4E4);
 
-    private static final String FONT = Font.SANS_SERIF;
+    static final String FONT = Font.SANS_SERIF;
     private static final Stroke LINE =
             new BasicStroke(2.2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND);
     private static final Stroke DASHED =
@@ -485,72 +477,5 @@ final class ReportCharts {
 
     private static String upper(String term) {
         return term.toUpperCase(Locale.ROOT);
-    }
-
-    /**
-     * The panels stacked under a title band: {@value #WIDTH} px wide, {@value #HEADER} + {@value
-     * #PANEL} px per panel high.
-     */
-    static BufferedImage stacked(String title, String subtitle, List<JFreeChart> panels) {
-        int height = HEADER + PANEL * panels.size();
-        BufferedImage image = new BufferedImage(WIDTH, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = canvas(image, 1);
-        try {
-            g.setColor(INK);
-            g.setFont(new Font(FONT, Font.BOLD, 24));
-            g.drawString(title, 24, 38);
-            g.setColor(MUTED);
-            g.setFont(new Font(FONT, Font.PLAIN, 14));
-            g.drawString(subtitle, 24, 62);
-            g.setColor(GRID);
-            g.fillRect(24, HEADER - 2, WIDTH - 48, 1);
-            for (int i = 0; i < panels.size(); i++) {
-                panels.get(i).draw(g, new Rectangle2D.Double(0, HEADER + PANEL * i, WIDTH, PANEL));
-            }
-        } finally {
-            g.dispose();
-        }
-        return image;
-    }
-
-    /**
-     * One panel, {@value #WIDTH} × {@value #PANEL} px drawn at {@code scale} times the pixels (2
-     * for pages read on high-density screens).
-     */
-    static BufferedImage single(JFreeChart panel, int scale) {
-        BufferedImage image =
-                new BufferedImage(WIDTH * scale, PANEL * scale, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = canvas(image, scale);
-        try {
-            panel.draw(g, new Rectangle2D.Double(0, 0, WIDTH, PANEL));
-        } finally {
-            g.dispose();
-        }
-        return image;
-    }
-
-    private static Graphics2D canvas(BufferedImage image, int scale) {
-        Graphics2D g = image.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setRenderingHint(
-                RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-        g.setRenderingHint(RenderingHints.KEY_STROKE_CONTROL, RenderingHints.VALUE_STROKE_PURE);
-        g.setRenderingHint(
-                RenderingHints.KEY_FRACTIONALMETRICS, RenderingHints.VALUE_FRACTIONALMETRICS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, image.getWidth(), image.getHeight());
-        g.scale(scale, scale);
-        return g;
-    }
-
-    /** {@code image} as PNG bytes. */
-    static byte[] png(BufferedImage image) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            ImageIO.write(image, "png", out);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot encode a PNG image", e);
-        }
-        return out.toByteArray();
     }
 }

@@ -120,7 +120,7 @@ public final class ReportJob {
         byte[] png = null;
         byte[] html = null;
         if (targets.containsValue(Format.PNG)) {
-            png = ReportCharts.png(ReportCharts.stacked(title, headline(summary), panels));
+            png = ReportImages.png(ReportImages.stacked(title, headline(summary), panels));
         }
         if (targets.containsValue(Format.HTML)) {
             List<ReportPage.Chart> charts = new ArrayList<>();
@@ -129,7 +129,7 @@ public final class ReportJob {
                 charts.add(
                         new ReportPage.Chart(
                                 panel.getTitle().getText(),
-                                ReportCharts.png(ReportCharts.single(panel, 2)),
+                                ReportImages.png(ReportImages.single(panel, 2)),
                                 ReportCharts.WIDTH,
                                 ReportCharts.PANEL));
             }

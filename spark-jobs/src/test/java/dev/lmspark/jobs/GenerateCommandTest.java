@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lmspark.cli.CommandLineRun;
 import dev.lmspark.cli.Main;
 import dev.lmspark.data.tokenizer.LmTokenizer;
+import dev.lmspark.generate.GenerateJob;
 import dev.lmspark.model.Devices;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.io.HuggingFaceFolder;

@@ -129,7 +129,7 @@ public final class IterativeUnmasking {
         long started = System.nanoTime();
         int b = inputIds.length;
         int t0 = b == 0 ? 0 : inputIds[0].length;
-        checkRows(inputIds, attentionMask, rowKeys, t0);
+        UnmaskingRows.checkRows(inputIds, attentionMask, rowKeys, t0);
         int t = t0 + maxNewTokens;
         int outputStart = maxNewTokens > 0 ? t0 : 0;
         int[][] x = new int[b][t];
@@ -145,15 +145,15 @@ public final class IterativeUnmasking {
                 positions[r * t + i] = Math.max(0, seen - 1);
             }
         }
-        long[] keys = rowKeys != null ? rowKeys : defaultKeys(b);
+        long[] keys = rowKeys != null ? rowKeys : UnmaskingRows.defaultKeys(b);
         try (NDManager manager = NDManager.newBaseManager(device, Devices.ENGINE)) {
             for (int step = 0; step < maxSteps && anyMasked(x, real); step++) {
                 try (NDScope scope = new NDScope()) {
                     scope.suppressNotUsedWarning();
                     NDArray scores =
                             model.scores(
-                                    manager.create(flatten(x), new Shape(b, t)),
-                                    manager.create(flatten(real), new Shape(b, t)),
+                                    manager.create(UnmaskingRows.flatten(x), new Shape(b, t)),
+                                    manager.create(UnmaskingRows.flatten(real), new Shape(b, t)),
                                     manager.create(positions, new Shape(b, t)));
                     int v = (int) scores.getShape().get(2);
                     NDArray flat = scores.reshape((long) b * t, v);
@@ -231,7 +231,7 @@ public final class IterativeUnmasking {
             return;
         }
         SplittableRandom random = Seeds.random(seed, key, step);
-        int[] candidates = order == Order.RANDOM ? choose(masked, n, random) : masked;
+        int[] candidates = order == Order.RANDOM ? UnmaskingRows.choose(masked, n, random) : masked;
         float[] scores = rows(flatScores, rowStart, candidates, manager);
         int[] tokens = new int[candidates.length];
         double[] confidence = new double[candidates.length];
@@ -269,20 +269,6 @@ public final class IterativeUnmasking {
             }
         }
         return Arrays.copyOf(out, count);
-    }
-
-    /** {@code n} of {@code from} uniformly without replacement (a partial Fisher–Yates), sorted. */
-    private static int[] choose(int[] from, int n, SplittableRandom random) {
-        int[] pool = from.clone();
-        for (int i = 0; i < n; i++) {
-            int j = i + random.nextInt(pool.length - i);
-            int swap = pool[i];
-            pool[i] = pool[j];
-            pool[j] = swap;
-        }
-        int[] chosen = Arrays.copyOf(pool, n);
-        Arrays.sort(chosen);
-        return chosen;
     }
 
     /** The score rows of {@code positions} of one batch row, {@code (n × V)} flat. */
@@ -358,67 +344,6 @@ public final class IterativeUnmasking {
             }
         }
         return false;
-    }
-
-    private static void checkRows(int[][] ids, int[][] mask, long[] keys, int t0) {
-        for (int r = 0; r < ids.length; r++) {
-            if (ids[r].length != t0) {
-                throw new IllegalArgumentException(
-                        "row "
-                                + r
-                                + " has "
-                                + ids[r].length
-                                + " tokens, row 0 has "
-                                + t0
-                                + "; left-pad the rows to one length");
-            }
-            if (mask != null && mask[r].length != t0) {
-                throw new IllegalArgumentException(
-                        "the attention mask of row "
-                                + r
-                                + " has "
-                                + mask[r].length
-                                + " entries for "
-                                + t0
-                                + " tokens");
-            }
-        }
-        if (mask != null && mask.length != ids.length) {
-            throw new IllegalArgumentException(
-                    mask.length + " attention-mask rows for " + ids.length + " rows");
-        }
-        if (keys != null && keys.length != ids.length) {
-            throw new IllegalArgumentException(
-                    keys.length + " row keys for " + ids.length + " rows");
-        }
-    }
-
-    private static long[] defaultKeys(int b) {
-        long[] keys = new long[b];
-        Arrays.setAll(keys, i -> i);
-        return keys;
-    }
-
-    private static long[] flatten(int[][] rows) {
-        int t = rows.length == 0 ? 0 : rows[0].length;
-        long[] out = new long[rows.length * t];
-        for (int r = 0; r < rows.length; r++) {
-            for (int i = 0; i < t; i++) {
-                out[r * t + i] = rows[r][i];
-            }
-        }
-        return out;
-    }
-
-    private static long[] flatten(boolean[][] rows) {
-        int t = rows.length == 0 ? 0 : rows[0].length;
-        long[] out = new long[rows.length * t];
-        for (int r = 0; r < rows.length; r++) {
-            for (int i = 0; i < t; i++) {
-                out[r * t + i] = rows[r][i] ? 1 : 0;
-            }
-        }
-        return out;
     }
 
     /** Options of {@link IterativeUnmasking}; {@link #build} validates them, naming the bad one. */
