@@ -3,6 +3,7 @@ package dev.lmspark.cli;
 import dev.lmspark.data.corpus.SampleCorpus;
 import dev.lmspark.data.tokenizer.TokenizerType;
 import dev.lmspark.generate.GenerateJob;
+import dev.lmspark.jobs.PrepareConfig;
 import dev.lmspark.model.generate.IterativeUnmasking;
 import dev.lmspark.model.generate.NoiseSchedule;
 import dev.lmspark.spark.InputFormat;
@@ -49,9 +50,17 @@ final class Converters {
         }
     }
 
-    static final class Objectives extends Named<Objective> {
-        Objectives() {
-            super(Objective::fromCliName);
+    /** Quickstart's objectives: the dataset's, less {@code mlm-seq2seq} (no demo of its own). */
+    static final class QuickstartObjectives extends Named<PrepareConfig.Objective> {
+        QuickstartObjectives() {
+            super(
+                    name -> {
+                        if (!name.equalsIgnoreCase("mlm") && !name.equalsIgnoreCase("clm")) {
+                            throw new IllegalArgumentException(
+                                    "unknown objective '" + name + "'; use mlm or clm");
+                        }
+                        return PrepareConfig.Objective.fromCliName(name);
+                    });
         }
     }
 

@@ -59,9 +59,9 @@ final class QuickstartCommand implements Callable<Integer> {
     @Option(
             names = "--objective",
             paramLabel = "mlm|clm",
-            converter = Converters.Objectives.class,
+            converter = Converters.QuickstartObjectives.class,
             description = "Masked LM on prose or causal LM on code (default: mlm).")
-    Objective objective = Objective.MLM;
+    PrepareConfig.Objective objective = PrepareConfig.Objective.MLM;
 
     @Option(
             names = "--size-mb",
@@ -93,7 +93,7 @@ final class QuickstartCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
         HadoopPaths.check("--workdir", workdir);
-        boolean mlm = objective == Objective.MLM;
+        boolean mlm = objective == PrepareConfig.Objective.MLM;
         String corpusDir = new Path(workdir, "corpus").toString();
         String tokenizerDir = new Path(workdir, "tokenizer").toString();
         TokenizerSpec tokenizer =
@@ -153,7 +153,7 @@ final class QuickstartCommand implements Callable<Integer> {
                                 tokenizerDir,
                                 false,
                                 dataDir,
-                                mlm ? PrepareConfig.Objective.MLM : PrepareConfig.Objective.CLM,
+                                objective,
                                 mlm ? 128 : 256,
                                 4,
                                 seed,

@@ -101,7 +101,7 @@ public final class PadStage extends LmStage {
             require(schema, DatasetColumns.INPUT_IDS, ints, name);
             require(schema, DatasetColumns.LABELS, ints, name);
         }
-        return Examples.schema(!isCausal, (Boolean) getOrDefault(nsp), false);
+        return ExampleRows.schema(!isCausal, (Boolean) getOrDefault(nsp), false);
     }
 
     @Override
@@ -160,7 +160,7 @@ public final class PadStage extends LmStage {
                                                         null,
                                                         doc);
                                     }
-                                    return Examples.row(
+                                    return ExampleRows.row(
                                             r.getString(splitAt),
                                             r.getLong(seqAt),
                                             e,

@@ -74,7 +74,7 @@ public final class Seq2SeqStage extends LmStage {
         require(schema, DatasetColumns.DOC_ID, DataTypes.LongType, name);
         require(schema, "prefix", DataTypes.StringType, name);
         require(schema, "target", DataTypes.StringType, name);
-        return Examples.schema(false, false, true);
+        return ExampleRows.schema(false, false, true);
     }
 
     @Override
@@ -123,7 +123,7 @@ public final class Seq2SeqStage extends LmStage {
                                                         doc,
                                                         Seeds.random(root, STREAM, doc));
                                         result.add(
-                                                Examples.row(
+                                                ExampleRows.row(
                                                         split,
                                                         0,
                                                         train.example(),
@@ -132,7 +132,7 @@ public final class Seq2SeqStage extends LmStage {
                                                         true));
                                         if (split.equals("validation")) {
                                             result.add(
-                                                    Examples.row(
+                                                    ExampleRows.row(
                                                             "predict",
                                                             0,
                                                             rows.predict(prefix, target, doc)

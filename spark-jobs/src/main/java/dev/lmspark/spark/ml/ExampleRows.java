@@ -14,8 +14,8 @@ import org.apache.spark.sql.types.StructType;
  * the shard columns of {@code docs/dataset-format.md} (without {@code example_id}, which the
  * shuffle assigns).
  */
-public final class Examples {
-    private Examples() {}
+public final class ExampleRows {
+    private ExampleRows() {}
 
     /** The schema, with the optional columns that apply. */
     public static StructType schema(boolean wordStart, boolean nsp, boolean targets) {
