@@ -237,30 +237,29 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         var config =
-                new GenerateJob.Config(
-                        checkpoint,
-                        tokenizer,
-                        prompts,
-                        suffixes,
-                        numSamples,
-                        data,
-                        split,
-                        limit,
-                        batchSize,
-                        maxNewTokens,
-                        steps,
-                        GenerateJob.Config.sampler(temperature, topK, topP),
-                        seed,
-                        schedule,
-                        order,
-                        history,
-                        historyTopK,
-                        overwrite,
-                        !ignoreEos,
-                        !noKvCache,
-                        keepSpecialTokens,
-                        newTextOnly,
-                        device);
+                GenerateJob.Config.builder()
+                        .setCheckpoint(checkpoint)
+                        .optTokenizer(tokenizer)
+                        .optPrompts(prompts)
+                        .optSuffixes(suffixes)
+                        .optNumSamples(numSamples)
+                        .optData(data, split)
+                        .optLimit(limit)
+                        .optBatchSize(batchSize)
+                        .optMaxNewTokens(maxNewTokens)
+                        .optSteps(steps)
+                        .optSampler(GenerateJob.Config.sampler(temperature, topK, topP))
+                        .optSeed(seed)
+                        .optSchedule(schedule)
+                        .optOrder(order)
+                        .optHistory(history, historyTopK)
+                        .optOverwrite(overwrite)
+                        .optStopAtEos(!ignoreEos)
+                        .optKvCache(!noKvCache)
+                        .optKeepSpecialTokens(keepSpecialTokens)
+                        .optNewTextOnly(newTextOnly)
+                        .optDevice(device)
+                        .build();
         GenerateJob.run(
                 config,
                 HadoopPaths.configuration(sparkOptions.conf()),

@@ -4,6 +4,7 @@ import dev.lmspark.data.collate.MaskingConfig;
 import dev.lmspark.data.corpus.SampleCorpus;
 import dev.lmspark.data.tokenizer.TokenizerSpec;
 import dev.lmspark.data.tokenizer.TokenizerType;
+import dev.lmspark.generate.GenerateJob;
 import dev.lmspark.jobs.PrepareConfig;
 import dev.lmspark.jobs.PrepareJob;
 import dev.lmspark.jobs.ReportJob;
@@ -19,7 +20,6 @@ import dev.lmspark.train.TrainConfig;
 import dev.lmspark.train.TrainJob;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -201,35 +201,32 @@ final class QuickstartCommand implements Callable<Integer> {
         err.println("quickstart: 6/7 generate");
         StringWriter generatedText = new StringWriter();
         PrintWriter generated = new PrintWriter(generatedText, true);
-        List<List<String>> prompts =
+        record Prompt(String text, String suffix, int maxNewTokens) {}
+        List<Prompt> prompts =
                 mlm
                         ? List.of(
-                                List.of("--prompt", "The river", "--max-new-tokens", "24"),
-                                List.of("--prompt", "In the spring", "--max-new-tokens", "24"))
+                                new Prompt("The river", null, 24),
+                                new Prompt("In the spring", null, 24))
                         : List.of(
-                                List.of("--prompt", "def ", "--max-new-tokens", "64"),
-                                List.of(
-                                        "--prompt",
+                                new Prompt("def ", null, 64),
+                                new Prompt(
                                         "def area(width, height):\n    ",
-                                        "--suffix",
                                         "\n    return result\n",
-                                        "--max-new-tokens",
-                                        "32"));
-        for (List<String> prompt : prompts) {
-            List<String> args = new ArrayList<>(List.of("generate", "--checkpoint", runDir));
-            args.addAll(prompt);
-            args.addAll(
-                    List.of(
-                            "--temperature",
-                            "0.7",
-                            "--top-k",
-                            "20",
-                            "--seed",
-                            Long.toString(seed)));
-            int status = Main.run(args.toArray(String[]::new), generated, err);
-            if (status != 0) {
-                return status;
-            }
+                                        32));
+        for (Prompt prompt : prompts) {
+            GenerateJob.run(
+                    GenerateJob.Config.builder()
+                            .setCheckpoint(runDir)
+                            .optPrompts(List.of(prompt.text()))
+                            .optSuffixes(
+                                    prompt.suffix() == null ? List.of() : List.of(prompt.suffix()))
+                            .optMaxNewTokens(prompt.maxNewTokens())
+                            .optSampler(GenerateJob.Config.sampler(0.7, 20, 1.0))
+                            .optSeed(seed)
+                            .build(),
+                    HadoopPaths.configuration(sparkOptions.conf()),
+                    generated,
+                    err);
         }
 
         err.println("quickstart: 7/7 report");
