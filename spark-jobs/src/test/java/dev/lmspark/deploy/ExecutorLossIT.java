@@ -25,8 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
  * evaluation — costs at most the round in flight: the run completes every round and ends with the
  * bytes of an undisturbed run. The moments come from {@code PauseProbe}, a test-only {@code
  * TrainProbe} on the launcher's extra classpath: the process that reaches the moment waits there
- * until the test has killed its executor. Two moments run in the fast suite, three with {@code
- * -Pslow}.
+ * until the test has killed its executor. The mid-round moment runs in the fast suite, the other
+ * four with {@code -Pslow}. A SIGTERM to the driver mid-round (as Kubernetes or YARN stop a job)
+ * publishes the last finished round, exits 143 within 30 seconds and resumes to the same bytes
+ * (Ctrl-C's exit 130, and SIGTERM in local mode: {@code TrainClusterIT}, slow suite).
  */
 class ExecutorLossIT {
     static final String CLUSTER = "local-cluster[2,1,1536]";
@@ -211,6 +213,73 @@ class ExecutorLossIT {
     }
 
     @Test
+    void sigtermMidRoundPublishesTheLastRoundExits143AndResumesToTheSameBytes() throws Exception {
+        Path out = dir.resolve("sigterm");
+        Path err = dir.resolve("sigterm.err");
+        Files.writeString(pauses.resolve("pause-AFTER_STEP-3"), "");
+        Process p = process(out).start();
+        long deadline = System.nanoTime() + 240_000_000_000L;
+        Path paused = null;
+        while (paused == null) {
+            assertTrue(p.isAlive(), "train ended before round 3: " + Files.readString(err));
+            assertTrue(System.nanoTime() < deadline, "no round 3 in 4 minutes");
+            try (var files = Files.list(pauses)) {
+                paused =
+                        files.filter(
+                                        f ->
+                                                f.getFileName()
+                                                        .toString()
+                                                        .startsWith("paused-AFTER_STEP-3"))
+                                .findFirst()
+                                .orElse(null);
+            }
+            Thread.sleep(50);
+        }
+        // The launcher execs the JVM, so its pid is the driver's.
+        long sent = System.nanoTime();
+        new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "no exit a minute after SIGTERM");
+        double seconds = (System.nanoTime() - sent) / 1e9;
+        Files.deleteIfExists(paused);
+        String log = Files.readString(err);
+        assertEquals(143, p.exitValue(), log);
+        assertTrue(seconds < 30, "exited " + seconds + " s after SIGTERM (Kubernetes: 30)");
+        List<String> lines = log.lines().toList();
+        assertTrue(
+                lines.get(lines.size() - 1)
+                        .startsWith("lmspark train: stopped by SIGTERM after round 2 of 4;"),
+                log);
+        assertEquals("round-000002", Files.readString(out.resolve("checkpoints/latest")).strip());
+        List<String> resume =
+                new ArrayList<>(
+                        List.of(
+                                LauncherIT.LAUNCHER.toString(),
+                                "train",
+                                "--master",
+                                CLUSTER,
+                                "--data",
+                                data.toString(),
+                                "--output",
+                                out.toString(),
+                                "--resume"));
+        ProcessBuilder pb = new ProcessBuilder(resume);
+        pb.environment().put("LMSPARK_NO_BUILD", "1");
+        pb.environment().remove("SPARK_HOME");
+        Path resumed = dir.resolve("sigterm-resumed.err");
+        pb.redirectOutput(dir.resolve("sigterm-resumed.out").toFile());
+        pb.redirectError(resumed.toFile());
+        Process r = pb.start();
+        assertTrue(r.waitFor(5, TimeUnit.MINUTES), "the resumed run took over 5 minutes");
+        assertEquals(0, r.exitValue(), Files.readString(resumed));
+        assertArrayEquals(
+                Files.readAllBytes(
+                        undisturbed().resolve("checkpoints/round-000004/model.safetensors")),
+                Files.readAllBytes(out.resolve("checkpoints/round-000004/model.safetensors")),
+                "stopped by SIGTERM and resumed");
+    }
+
+    @Test
+    @Tag("slow")
     void anExecutorKilledWhileTheCombineRunsCostsThatRoundAndNoBit() throws Exception {
         killedAt("COMBINE", 3);
     }

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -70,7 +71,12 @@ class LauncherIT {
         assertEquals(1, badValue.err().lines().count(), badValue.err());
     }
 
+    /**
+     * Slow suite: the fast suite's quickstart is {@link SecretsIT}'s (mlm, one round, with the
+     * outputs and printed lines checked as here).
+     */
     @Test
+    @Tag("slow")
     void quickstartRunsTheWholePipelineForBothObjectives() throws Exception {
         for (String objective : List.of("mlm", "clm")) {
             Path work = dir.resolve(objective);

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,6 +21,12 @@ import org.junit.jupiter.api.io.TempDir;
  * (Spark's own log lines included), the dataset, checkpoints, metrics, the Hugging Face export, the
  * report, or Spark's event log (which records the whole Spark configuration and the JVM's command
  * line).
+ *
+ * <p>The fast suite gives the secrets to {@code quickstart} (which runs sample-corpus,
+ * train-tokenizer, prepare, train, evaluate, generate and report in one JVM) and to the commands it
+ * does not run; the slow suite gives them to each of the seven commands on its own as well. This is
+ * also the fast suite's run of the packaged quickstart (both objectives and a second run over the
+ * first: {@link LauncherIT}, slow suite).
  */
 class SecretsIT {
     static final String MARKER = "LmsparkMarker7f3a9c";
@@ -52,10 +59,8 @@ class SecretsIT {
         return r;
     }
 
-    @Test
-    void aMarkerSecretAppearsInNoOutput() throws Exception {
-        String w = dir.toString();
-        Path events = Files.createDirectories(dir.resolve("events"));
+    /** A {@code --config} file with a marker secret that turns Spark's event log on. */
+    private Path config(Path events) throws Exception {
         Path config = dir.resolve("secrets.yaml");
         Files.writeString(
                 config,
@@ -65,6 +70,58 @@ class SecretsIT {
                         + "  spark.eventLog.dir: "
                         + events.toUri()
                         + "\n");
+        return config;
+    }
+
+    @Test
+    void aMarkerSecretAppearsInNothingTheQuickstartAndTheOtherCommandsPrintOrWrite()
+            throws Exception {
+        String w = dir.toString();
+        Path events = Files.createDirectories(dir.resolve("events"));
+        Path config = config(events);
+        Path work = dir.resolve("qs");
+        // One round keeps the test short; the full demo's losses are measured, not tested.
+        Result r =
+                ok(
+                        "quickstart",
+                        "--config",
+                        config.toString(),
+                        "--workdir",
+                        work.toString(),
+                        "--size-mb",
+                        "1",
+                        "--rounds",
+                        "1");
+        assertTrue(r.out().contains("quickstart (mlm) made:"), r.out());
+        assertTrue(r.out().contains("validation MLM loss: first"), r.out());
+        assertTrue(r.out().contains("evaluate: {\"examples\""), r.out());
+        assertTrue(r.out().contains("generated:"), r.out());
+        assertFalse(r.err().contains("Exception"), r.err());
+        try (Stream<Path> files = Files.list(work.resolve("tokenizer"))) {
+            assertEquals(3, files.count());
+        }
+        assertTrue(
+                Files.readString(work.resolve("tokenizer/tokenizer.json"))
+                        .contains("\"WordPiece\""));
+        assertEquals(
+                "round-000001", Files.readString(work.resolve("run/checkpoints/latest")).strip());
+        assertTrue(Files.size(work.resolve("report.png")) > 10_000);
+        assertTrue(Files.readString(work.resolve("report.html")).contains("data:image/png"));
+
+        ok("inspect", "--data", work + "/data", "--rows", "1");
+        ok("verify", "--data", work + "/data");
+        ok("verify", "--checkpoint", work + "/run");
+        ok("export", "--checkpoint", work + "/run", "--output", w + "/hf");
+        refusals(w);
+        assertNothingHoldsTheMarker(events, config, 1);
+    }
+
+    @Test
+    @Tag("slow")
+    void aMarkerSecretAppearsInNoOutputOfAnyCommand() throws Exception {
+        String w = dir.toString();
+        Path events = Files.createDirectories(dir.resolve("events"));
+        Path config = config(events);
         ok("sample-corpus", "--output", w + "/corpus", "--size-mb", "0.2");
         ok(
                 "train-tokenizer",
@@ -112,9 +169,15 @@ class SecretsIT {
         ok("generate", "--checkpoint", w + "/run", "--prompt", "the", "--max-new-tokens", "3");
         ok("export", "--checkpoint", w + "/run", "--output", w + "/hf");
         ok("report", "--run", w + "/run", "--output", w + "/report.html");
+        refusals(w);
+        assertNothingHoldsTheMarker(events, config, 2);
+    }
 
-        // Refusals that echo what they were given: an unknown flag with a secret after it, a
-        // secret in a URI, a --config file that is not YAML.
+    /**
+     * Refusals that echo what they were given: an unknown flag with a secret after it, a secret in
+     * a URI, a --config file that is not YAML.
+     */
+    private void refusals(String w) throws Exception {
         Result unknown =
                 run(
                         "sample-corpus",
@@ -134,7 +197,14 @@ class SecretsIT {
                 broken, "conf:\n  spark.x.secret: " + MARKER + "-yaml\n  spark.y: [unclosed\n");
         Result yaml = run("sample-corpus", "--config", broken.toString(), "--output", w + "/y");
         assertEquals(2, yaml.status(), yaml.err());
+    }
 
+    /**
+     * Nothing printed and no file under the test's folder but the two YAML files holds the marker;
+     * {@code applications} Spark applications wrote event logs, which record the (redacted) conf.
+     */
+    private void assertNothingHoldsTheMarker(Path events, Path config, int applications)
+            throws Exception {
         for (String p : printed) {
             assertFalse(p.contains(MARKER), "printed a secret:\n" + p);
         }
@@ -143,7 +213,7 @@ class SecretsIT {
             files = walk.filter(Files::isRegularFile).toList();
         }
         try (Stream<Path> list = Files.list(events)) {
-            assertEquals(2, list.count(), "prepare's and train's event logs");
+            assertEquals(applications, list.count(), "the Spark applications' event logs");
         }
         // Spark 4 rolls event logs: a folder per application, of event files (left uncompressed
         // above, so that the marker would be seen).
@@ -159,6 +229,7 @@ class SecretsIT {
                 "the event log has the conf: " + log.substring(0, Math.min(3000, log.length())));
         assertTrue(log.contains("redacted"), "and redacts it");
         assertTrue(files.size() > 30, files.toString());
+        Path broken = dir.resolve("broken.yaml");
         for (Path f : files) {
             if (f.equals(config) || f.equals(broken)) {
                 continue;

@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,7 +24,14 @@ import org.junit.jupiter.api.io.TempDir;
  * first attempt fails there, and Spark excludes that executor for the task) is rebuilt there by an
  * exact replay, and the run ends with the same bytes as an undisturbed one. Executors killed from
  * outside: {@link ExecutorLossIT}.
+ *
+ * <p>Slow suite. The fast suite covers the same paths elsewhere: separate executor JVMs and a
+ * worker rebuilt on the other executor by an exact replay in {@link ExecutorLossIT} (an executor
+ * killed mid-round), SIGTERM's published checkpoint, exit 143 and exact resume in {@link
+ * ExecutorLossIT} too, CLM+FIM with two and three workers in {@code TrainJobTest} ({@code
+ * local[2,2]}).
  */
+@Tag("slow")
 class TrainClusterIT {
     static final String CLUSTER = "local-cluster[2,1,2048]";
 
