@@ -29,13 +29,15 @@ public final class TokenizerPeer {
                 }
             }
         }
-        try (HuggingFaceTokenizer tok = HuggingFaceTokenizer.newInstance(Path.of(args[1]),
-                Map.of("truncation", "false", "padding", "false"))) {
+        try (HuggingFaceTokenizer tok =
+                HuggingFaceTokenizer.newInstance(
+                        Path.of(args[1]), Map.of("truncation", "false", "padding", "false"))) {
             tok.batchEncode(docs.subList(0, Math.min(docs.size(), 1024)));
             long tokens = 0;
             long start = System.nanoTime();
             for (int i = 0; i < docs.size(); i += 1024) {
-                for (Encoding e : tok.batchEncode(docs.subList(i, Math.min(docs.size(), i + 1024)))) {
+                for (Encoding e :
+                        tok.batchEncode(docs.subList(i, Math.min(docs.size(), i + 1024)))) {
                     tokens += e.getIds().length;
                 }
             }

@@ -27,9 +27,12 @@ mkdir -p "$WORK" "$RESULTS"
 
 "$LMSPARK" --version >/dev/null   # builds the application when needed
 LIB="$ROOT/spark-jobs/target/lib"
-mkdir -p "$WORK/peer"
-javac -q -d "$WORK/peer" -cp "$LIB/*" "$ROOT/bench/prepare/TokenizerPeer.java" 2>/dev/null ||
-  javac -d "$WORK/peer" -cp "$LIB/*" "$ROOT/bench/prepare/TokenizerPeer.java"
+# TokenizerPeer is compiled by the normal build (the bench module); built here when missing or stale.
+CLASSES="$ROOT/bench/target/classes"
+if [[ ! "$CLASSES/TokenizerPeer.class" -nt "$ROOT/bench/prepare/TokenizerPeer.java" ]]; then
+  (cd "$ROOT" && mvn -B -q -DskipTests -Dspotless.check.skip=true compile -pl bench -am) >&2 ||
+    { echo "bench/prepare: building the bench module failed; run: mvn -pl bench -am compile" >&2; exit 1; }
+fi
 
 corpus() { # kind dir
   [[ -f "$WORK/$2/part-00000.jsonl" ]] || "$LMSPARK" sample-corpus --kind "$1" --size-mb "$SIZE_MB" --output "$WORK/$2" --overwrite >&2
@@ -53,7 +56,7 @@ for objective in $OBJECTIVES; do
     *) echo "bench/prepare: unknown objective $objective" >&2; exit 2 ;;
   esac
   echo "bench/prepare: $objective on $SIZE_MB MB" >&2
-  read -r PEER_TOKENS PEER_SECONDS < <(java -Dai.djl.offline=true -cp "$WORK/peer:$LIB/*" TokenizerPeer "$CORPUS" "$TOK/tokenizer.json" 2>/dev/null | tail -n 1)
+  read -r PEER_TOKENS PEER_SECONDS < <(java -Dai.djl.offline=true -cp "$CLASSES:$LIB/*" TokenizerPeer "$CORPUS" "$TOK/tokenizer.json" 2>/dev/null | tail -n 1)
   COMMAND=("$LMSPARK" prepare --master 'local[2]' --input "$CORPUS" --tokenizer "$TOK" --output "$WORK/data-$objective" --overwrite "${ARGS[@]}")
   RUN_OUT="$("${COMMAND[@]}" 2>/dev/null)"
   TIMING_OUT="$("${COMMAND[@]}" --stage-timing 2>/dev/null)"

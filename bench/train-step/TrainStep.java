@@ -3,12 +3,11 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.transformer.BertBlock;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.nn.transformer.BertPretrainingBlock;
 import ai.djl.nn.transformer.BertPretrainingLoss;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.EasyTrain;
 import ai.djl.training.Trainer;
@@ -16,6 +15,7 @@ import ai.djl.training.dataset.Batch;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.Batchifier;
+import com.sun.management.OperatingSystemMXBean;
 import dev.lmspark.model.Devices;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.nn.Transformer;
@@ -25,9 +25,8 @@ import dev.lmspark.model.task.CausalLm;
 import dev.lmspark.model.train.PretrainingTask;
 import dev.lmspark.model.train.ShardBatch;
 import dev.lmspark.model.train.TrainingStep;
-import java.util.ArrayList;
-import com.sun.management.OperatingSystemMXBean;
 import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,14 +43,15 @@ import java.util.SplittableRandom;
  *
  * <p>Usage: {@code TrainStep --preset bert-mini --steps 10 --warmup 3 [--sides peak,djl,lmspark]
  * [--profile DIR]}; with {@code --profile}, one more step of each side runs under the PyTorch
- * profiler and its Chrome trace lands in {@code DIR/<side>.json}.
- * The thread counts come from the JVM flags {@code -Dai.djl.pytorch.num_threads} and {@code
- * -Dai.djl.pytorch.num_interop_threads} that run.sh sets.
+ * profiler and its Chrome trace lands in {@code DIR/<side>.json}. The thread counts come from the
+ * JVM flags {@code -Dai.djl.pytorch.num_threads} and {@code -Dai.djl.pytorch.num_interop_threads}
+ * that run.sh sets.
  */
 public final class TrainStep {
     static final int B = 16;
     static final int T = 128;
     static final int V = 8192;
+
     /** Google BERT's max_predictions_per_seq at T = 128 (≈ 0.15 × 128). */
     static final int PREDICTIONS = 20;
 
@@ -200,10 +200,10 @@ public final class TrainStep {
      * Training FLOPs of one step, as bench/train-step defines them for MFU (README "Benchmarks"): 3
      * × forward, forward = 2 × (non-embedding weight-matrix parameters) × tokens + 4 × layers × B ×
      * T² × hidden (attention scores and mixing) + 2 × (head matrix parameters) × the positions the
-     * head is evaluated at. BERT's MLM
-     * head (dense H×H and the tied V×H decoder) runs at the predicted positions, its pooler and NSP
-     * matrices (H×H, 2×H) at one position per sequence; Llama's lm_head (V×H) runs at every token.
-     * Biases, norms and embedding look-ups are not matrix products and do not count.
+     * head is evaluated at. BERT's MLM head (dense H×H and the tied V×H decoder) runs at the
+     * predicted positions, its pooler and NSP matrices (H×H, 2×H) at one position per sequence;
+     * Llama's lm_head (V×H) runs at every token. Biases, norms and embedding look-ups are not
+     * matrix products and do not count.
      */
     static double trainingFlops(ModelConfig c) {
         long tokens = (long) B * T;

@@ -44,10 +44,15 @@ TORCH_PYTHON="${TORCH_PYTHON:-/usr/bin/python3}"
 
 WORK="$ROOT/bench/work/train-step"
 RESULTS="$ROOT/bench/results"
-mkdir -p "$WORK/classes" "$RESULTS"
+mkdir -p "$WORK" "$RESULTS"
 "$ROOT/deploy/bin/lmspark" --version >/dev/null   # builds the application when needed
 LIB="$ROOT/spark-jobs/target/lib"
-javac -nowarn -d "$WORK/classes" -cp "$LIB/*" "$HERE/TrainStep.java"
+# TrainStep is compiled by the normal build (the bench module); built here when missing or stale.
+CLASSES="$ROOT/bench/target/classes"
+if [[ ! "$CLASSES/TrainStep.class" -nt "$HERE/TrainStep.java" ]]; then
+  (cd "$ROOT" && mvn -B -q -DskipTests -Dspotless.check.skip=true compile -pl bench -am) >&2 ||
+    { echo "bench/train-step: building the bench module failed; run: mvn -pl bench -am compile" >&2; exit 1; }
+fi
 
 # Every side: 2 intra-op threads, 1 inter-op thread; the JVM's MKL set up as deploy/bin/lmspark ships it.
 export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS MKL_DISABLE_FAST_MM="${MKL_DISABLE_FAST_MM:-1}"
@@ -59,7 +64,7 @@ for preset in $PRESETS; do
   echo "preset $preset" >>"$OUT"
   java -Xmx6g @"$ROOT/deploy/conf/jvm.options" \
     -Dai.djl.pytorch.num_threads=$THREADS -Dai.djl.pytorch.num_interop_threads=1 \
-    -cp "$WORK/classes:$LIB/*" TrainStep --preset "$preset" --steps "$STEPS" --warmup "$WARMUP" \
+    -cp "$CLASSES:$LIB/*" TrainStep --preset "$preset" --steps "$STEPS" --warmup "$WARMUP" \
     2>"$WORK/jvm-$preset.log" | grep '^result ' >>"$OUT" ||
     { echo "bench/train-step: the JVM side failed on $preset; see $WORK/jvm-$preset.log" >&2; exit 1; }
   "$TORCH_PYTHON" "$HERE/torch_peer.py" --preset "$preset" --steps "$STEPS" --warmup "$WARMUP" \

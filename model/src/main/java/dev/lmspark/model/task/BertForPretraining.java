@@ -10,10 +10,8 @@ import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.loss.CrossEntropyLoss;
 import dev.lmspark.model.loss.Reduction;
 import dev.lmspark.model.nn.Functional;
-import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
 import dev.lmspark.model.train.EvalSums;
-import dev.lmspark.model.train.PretrainingTask;
 import dev.lmspark.model.train.ShardBatch;
 import dev.lmspark.model.train.TaskLoss;
 import dev.lmspark.model.train.TrainingLoss;
@@ -36,19 +34,10 @@ import java.util.SplittableRandom;
  * cross-entropy's. Extra parameters: {@code mlm_head.dense.*}, {@code mlm_head.norm.*}, {@code
  * mlm_head.decoder.bias}, {@code pooler.dense.*}, {@code nsp.*}.
  */
-public final class BertForPretraining implements PretrainingTask {
-    private final Transformer trunk;
-    private final Map<String, NDArray> heads;
-
+public final class BertForPretraining extends TrunkModel {
     /** The model from a trunk and its head parameters. */
     public BertForPretraining(Transformer trunk, Map<String, NDArray> heads) {
-        this.trunk = trunk;
-        this.heads = heads;
-        for (String name : headShapes(trunk.config()).keySet()) {
-            if (!heads.containsKey(name)) {
-                throw new IllegalArgumentException("missing parameter " + name);
-            }
-        }
+        super(trunk, heads, headShapes(trunk.config()));
     }
 
     /**
@@ -56,15 +45,8 @@ public final class BertForPretraining implements PretrainingTask {
      */
     public static BertForPretraining initialize(ModelConfig config, NDManager manager, long seed) {
         Transformer trunk = Transformer.initialize(config, manager, seed);
-        Map<String, NDArray> heads =
-                Initialization.initialize(
-                        headShapes(config), config.initializerRange(), manager, seed);
-        return new BertForPretraining(trunk, heads);
-    }
-
-    @Override
-    public PretrainingTask withParameters(Map<String, NDArray> parameters) {
-        return PretrainingTasks.on(trunk().config(), parameters);
+        return new BertForPretraining(
+                trunk, initializeHead(headShapes(config), config, manager, seed));
     }
 
     /** The head parameters' names and shapes. */
@@ -81,23 +63,6 @@ public final class BertForPretraining implements PretrainingTask {
         s.put("nsp.weight", new Shape(2, h));
         s.put("nsp.bias", new Shape(2));
         return s;
-    }
-
-    public Transformer trunk() {
-        return trunk;
-    }
-
-    @Override
-    public ModelConfig config() {
-        return trunk.config();
-    }
-
-    /** Every parameter, trunk then heads. */
-    @Override
-    public Map<String, NDArray> parameters() {
-        Map<String, NDArray> all = new LinkedHashMap<>(trunk.parameters());
-        all.putAll(heads);
-        return all;
     }
 
     /** Prediction scores {@code (B, T, V)} and sequence-relationship scores {@code (B, 2)}. */
@@ -129,7 +94,7 @@ public final class BertForPretraining implements PretrainingTask {
     /** The MLM head over hidden states {@code (…, H)} → scores {@code (…, V)}. */
     NDArray mlmScores(NDArray hidden) {
         return mlmScores(
-                hidden, heads, trunk.parameters().get("embeddings.word"), trunk.config().normEps());
+                hidden, head, trunk.parameters().get("embeddings.word"), trunk.config().normEps());
     }
 
     /**
@@ -158,10 +123,10 @@ public final class BertForPretraining implements PretrainingTask {
         NDArray pooled =
                 Functional.linear(
                                 first,
-                                heads.get("pooler.dense.weight"),
-                                heads.get("pooler.dense.bias"))
+                                head.get("pooler.dense.weight"),
+                                head.get("pooler.dense.bias"))
                         .tanh();
-        return Functional.linear(pooled, heads.get("nsp.weight"), heads.get("nsp.bias"));
+        return Functional.linear(pooled, head.get("nsp.weight"), head.get("nsp.bias"));
     }
 
     /** MLM cross-entropy, the vocabulary projection computed at predicted positions only. */

@@ -9,10 +9,8 @@ import ai.djl.ndarray.types.Shape;
 import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.loss.CrossEntropyLoss;
 import dev.lmspark.model.nn.Functional;
-import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
 import dev.lmspark.model.train.EvalSums;
-import dev.lmspark.model.train.PretrainingTask;
 import dev.lmspark.model.train.ShardBatch;
 import dev.lmspark.model.train.TaskLoss;
 import dev.lmspark.model.train.TrainingLoss;
@@ -28,35 +26,23 @@ import java.util.SplittableRandom;
  * dense, GELU, LayerNorm, decoder tied to the word embeddings, bias — on a BERT trunk with a causal
  * mask (Hugging Face {@code BertLMHeadModel}). The loss shifts: position t predicts label t+1.
  */
-public final class CausalLm implements PretrainingTask {
-    private final Transformer trunk;
-    private final Map<String, NDArray> head;
-
+public final class CausalLm extends TrunkModel {
     public CausalLm(Transformer trunk, Map<String, NDArray> head) {
+        super(causal(trunk), head, headShapes(trunk.config()));
+    }
+
+    private static Transformer causal(Transformer trunk) {
         if (!trunk.config().causal()) {
             throw new IllegalArgumentException(
                     "a causal LM needs a causal trunk (config causal=true)");
         }
-        this.trunk = trunk;
-        this.head = head;
-        for (String name : headShapes(trunk.config()).keySet()) {
-            if (!head.containsKey(name)) {
-                throw new IllegalArgumentException("missing parameter " + name);
-            }
-        }
+        return trunk;
     }
 
     /** Fresh weights from {@code seed}. */
     public static CausalLm initialize(ModelConfig config, NDManager manager, long seed) {
-        Map<String, NDArray> head =
-                Initialization.initialize(
-                        headShapes(config), config.initializerRange(), manager, seed);
+        Map<String, NDArray> head = initializeHead(headShapes(config), config, manager, seed);
         return new CausalLm(Transformer.initialize(config, manager, seed), head);
-    }
-
-    @Override
-    public PretrainingTask withParameters(Map<String, NDArray> parameters) {
-        return PretrainingTasks.on(trunk().config(), parameters);
     }
 
     /** The head's parameters: {@code lm_head.weight} (untied) or the MLM-head structure (BERT). */
@@ -80,27 +66,9 @@ public final class CausalLm implements PretrainingTask {
         return s;
     }
 
-    public Transformer trunk() {
-        return trunk;
-    }
-
-    @Override
-    public ModelConfig config() {
-        return trunk.config();
-    }
-
-    /** Every parameter, trunk then head. */
-    @Override
-    public Map<String, NDArray> parameters() {
-        Map<String, NDArray> all = new LinkedHashMap<>(trunk.parameters());
-        all.putAll(head);
-        return all;
-    }
-
     /** The output embedding matrix {@code (V, H)} (the word embeddings when tied). */
     public NDArray getOutputEmbeddings() {
-        NDArray own = head.get("lm_head.weight");
-        return own != null ? own : trunk.parameters().get("embeddings.word");
+        return outputEmbeddings();
     }
 
     /** Replaces the output embeddings (an untied head only). */

@@ -7,10 +7,8 @@ import dev.lmspark.model.config.ModelConfig;
 import dev.lmspark.model.loss.CrossEntropyLoss;
 import dev.lmspark.model.loss.Reduction;
 import dev.lmspark.model.nn.Functional;
-import dev.lmspark.model.nn.Initialization;
 import dev.lmspark.model.nn.Transformer;
 import dev.lmspark.model.train.EvalSums;
-import dev.lmspark.model.train.PretrainingTask;
 import dev.lmspark.model.train.ShardBatch;
 import dev.lmspark.model.train.TaskLoss;
 import dev.lmspark.model.train.TrainingLoss;
@@ -37,27 +35,22 @@ import java.util.SplittableRandom;
  * ReLU or tanh-GELU, RoPE over the whole head in the {@code rotate_half} layout, and one {@code
  * bias} switch for every linear layer of the trunk (xlm has none on the attention projections).
  */
-public final class MaskedLm implements PretrainingTask {
-    private final Transformer trunk;
-    private final Map<String, NDArray> head;
-
+public final class MaskedLm extends TrunkModel {
     /**
      * The model from a bidirectional trunk and its head parameters.
      *
      * @throws IllegalArgumentException when the trunk is causal or a head parameter is missing
      */
     public MaskedLm(Transformer trunk, Map<String, NDArray> head) {
+        super(bidirectional(trunk), head, headShapes(trunk.config()));
+    }
+
+    private static Transformer bidirectional(Transformer trunk) {
         if (trunk.config().causal()) {
             throw new IllegalArgumentException(
                     "a masked LM needs a bidirectional trunk (config causal=false)");
         }
-        this.trunk = trunk;
-        this.head = head;
-        for (String name : headShapes(trunk.config()).keySet()) {
-            if (!head.containsKey(name)) {
-                throw new IllegalArgumentException("missing parameter " + name);
-            }
-        }
+        return trunk;
     }
 
     /**
@@ -65,15 +58,8 @@ public final class MaskedLm implements PretrainingTask {
      * {@code seed}.
      */
     public static MaskedLm initialize(ModelConfig config, NDManager manager, long seed) {
-        Map<String, NDArray> head =
-                Initialization.initialize(
-                        headShapes(config), config.initializerRange(), manager, seed);
+        Map<String, NDArray> head = initializeHead(headShapes(config), config, manager, seed);
         return new MaskedLm(Transformer.initialize(config, manager, seed), head);
-    }
-
-    @Override
-    public PretrainingTask withParameters(Map<String, NDArray> parameters) {
-        return PretrainingTasks.on(trunk().config(), parameters);
     }
 
     /** The head's parameters: {@code lm_head.weight} {@code (V, H)} when untied, else none. */
@@ -85,27 +71,9 @@ public final class MaskedLm implements PretrainingTask {
         return s;
     }
 
-    public Transformer trunk() {
-        return trunk;
-    }
-
-    @Override
-    public ModelConfig config() {
-        return trunk.config();
-    }
-
-    /** Every parameter, trunk then head (live arrays). */
-    @Override
-    public Map<String, NDArray> parameters() {
-        Map<String, NDArray> all = new LinkedHashMap<>(trunk.parameters());
-        all.putAll(head);
-        return all;
-    }
-
     /** The output embedding matrix {@code (V, H)} (the word embeddings when tied). */
     public NDArray getOutputEmbeddings() {
-        NDArray own = head.get("lm_head.weight");
-        return own != null ? own : trunk.parameters().get("embeddings.word");
+        return outputEmbeddings();
     }
 
     /**
