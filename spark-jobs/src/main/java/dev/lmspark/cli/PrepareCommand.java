@@ -3,13 +3,17 @@ package dev.lmspark.cli;
 import dev.lmspark.data.BadInputException;
 import dev.lmspark.data.collate.MaskingConfig;
 import dev.lmspark.jobs.PrepareConfig;
+import dev.lmspark.jobs.PrepareConfigBuilder;
 import dev.lmspark.jobs.PrepareJob;
 import dev.lmspark.spark.SparkSessions;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.IDefaultValueProvider;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -17,6 +21,7 @@ import picocli.CommandLine.Spec;
         name = "prepare",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
+        defaultValueProvider = PrepareCommand.Defaults.class,
         sortOptions = false,
         description = {
             "Tokenizes and collates a corpus into sharded, model-ready Parquet datasets:"
@@ -37,13 +42,13 @@ final class PrepareCommand implements Callable<Integer> {
             names = "--prefix-field",
             paramLabel = "NAME",
             description = "mlm-seq2seq: the prefix field (default: ${DEFAULT-VALUE}).")
-    String prefixField = "prefix";
+    String prefixField;
 
     @Option(
             names = "--target-field",
             paramLabel = "NAME",
             description = "mlm-seq2seq: the target field (default: ${DEFAULT-VALUE}).")
-    String targetField = "target";
+    String targetField;
 
     @Option(
             names = "--tokenizer",
@@ -68,37 +73,37 @@ final class PrepareCommand implements Callable<Integer> {
     @Option(
             names = "--objective",
             paramLabel = "mlm|clm|mlm-seq2seq",
-            description = "What the dataset trains (default: mlm).")
-    String objective = "mlm";
+            description = "What the dataset trains (default: ${DEFAULT-VALUE}).")
+    String objective;
 
     @Option(
             names = "--max-length",
             paramLabel = "N",
             description = "Tokens per example, specials included (default: ${DEFAULT-VALUE}).")
-    int maxLength = 128;
+    int maxLength;
 
     @Option(
             names = "--shards",
             paramLabel = "N",
             description = "Parquet files for the train split (default: ${DEFAULT-VALUE}).")
-    int shards = 8;
+    int shards;
 
     @Option(
             names = "--seed",
             description = "Root seed of every random choice (default: ${DEFAULT-VALUE}).")
-    long seed = 42;
+    long seed;
 
     @Option(
             names = "--validation-fraction",
             paramLabel = "F",
             description = "Share of documents held out (default: ${DEFAULT-VALUE}).")
-    double validationFraction = 0.01;
+    double validationFraction;
 
     @Option(
             names = "--min-chars",
             paramLabel = "N",
             description = "Drop documents shorter than N characters (default: ${DEFAULT-VALUE}).")
-    int minChars = 0;
+    int minChars;
 
     @Option(
             names = "--dedup",
@@ -118,32 +123,32 @@ final class PrepareCommand implements Callable<Integer> {
             names = "--masking",
             paramLabel = "bernoulli|fixed-count",
             description = "MLM position choice (default: ${DEFAULT-VALUE}).")
-    String masking = "bernoulli";
+    String masking;
 
     @Option(
             names = "--mlm-probability",
             paramLabel = "P",
             description = "Share of tokens predicted (default: ${DEFAULT-VALUE}).")
-    double mlmProbability = 0.15;
+    double mlmProbability;
 
     @Option(
             names = "--mask-replace-prob",
             paramLabel = "P",
             description = "Of those, share set to [MASK] (default: ${DEFAULT-VALUE}).")
-    double maskReplaceProb = 0.8;
+    double maskReplaceProb;
 
     @Option(
             names = "--random-replace-prob",
             paramLabel = "P",
             description = "Share set to a random token (default: ${DEFAULT-VALUE}).")
-    double randomReplaceProb = 0.1;
+    double randomReplaceProb;
 
     @Option(
             names = "--max-predictions",
             paramLabel = "N",
             description =
                     "fixed-count: at most N predictions per sequence (default: 0 = round(max-length × 0.15)).")
-    int maxPredictions = 0;
+    int maxPredictions;
 
     @Option(
             names = "--whole-word-mask",
@@ -159,7 +164,7 @@ final class PrepareCommand implements Callable<Integer> {
             names = "--short-seq-prob",
             paramLabel = "P",
             description = "NSP: chance of a shorter target length (default: ${DEFAULT-VALUE}).")
-    double shortSeqProb = 0.1;
+    double shortSeqProb;
 
     @Option(
             names = "--pack",
@@ -172,31 +177,31 @@ final class PrepareCommand implements Callable<Integer> {
             paramLabel = "P",
             description =
                     "clm: share of documents (or segments) in FIM order (default: ${DEFAULT-VALUE}).")
-    double fimRate = 0;
+    double fimRate;
 
     @Option(
             names = "--fim-spm-rate",
             paramLabel = "P",
             description = "clm: share of FIM in SPM order (default: ${DEFAULT-VALUE}).")
-    double fimSpmRate = 0.5;
+    double fimSpmRate;
 
     @Option(
             names = "--fim-level",
             paramLabel = "document|context",
             description = "clm: FIM before or after packing (default: ${DEFAULT-VALUE}).")
-    String fimLevel = "document";
+    String fimLevel;
 
     @Option(
             names = "--padding-side",
             paramLabel = "right|left",
             description = "Where padding goes (default: ${DEFAULT-VALUE}).")
-    String paddingSide = "right";
+    String paddingSide;
 
     @Option(
             names = "--partitions",
             paramLabel = "N",
             description = "Spark partitions after reading (default: 0 = as read).")
-    int partitions = 0;
+    int partitions;
 
     @Option(
             names = "--stage-timing",
@@ -206,47 +211,48 @@ final class PrepareCommand implements Callable<Integer> {
 
     @Mixin SparkOptions sparkOptions;
 
+    /** The command's defaults are the config builder's ({@link PrepareConfigBuilder#defaults}). */
+    static final class Defaults implements IDefaultValueProvider {
+        @Override
+        public String defaultValue(ArgSpec arg) {
+            return arg instanceof OptionSpec o
+                    ? PrepareConfigBuilder.defaults().get(o.longestName())
+                    : null;
+        }
+    }
+
+    /** The flags, mapped onto the config's builder. */
     PrepareConfig config() {
         try {
-            int cap =
-                    maxPredictions > 0
-                            ? maxPredictions
-                            : Math.max(1, (int) Math.rint(maxLength * mlmProbability));
-            return new PrepareConfig(
-                    input.inputs,
-                    input.inputFormat,
-                    input.textField,
-                    prefixField,
-                    targetField,
-                    tokenizer,
-                    lowercase,
-                    output,
-                    PrepareConfig.Objective.fromCliName(objective),
-                    maxLength,
-                    shards,
-                    seed,
-                    validationFraction,
-                    minChars,
-                    dedup,
-                    overwrite,
-                    incremental,
-                    new MaskingConfig(
-                            MaskingConfig.Strategy.fromCliName(masking),
-                            mlmProbability,
-                            maskReplaceProb,
-                            randomReplaceProb,
-                            cap,
-                            wholeWord),
-                    nsp,
-                    shortSeqProb,
-                    pack,
-                    fimRate,
-                    fimSpmRate,
-                    fimLevel,
-                    paddingSide,
-                    partitions,
-                    stageTiming,
-                    input.maxInvalidUtf8Fraction);
+            return PrepareConfig.builder()
+                    .setInputs(input.inputs)
+                    .setTokenizer(tokenizer)
+                    .setOutput(output)
+                    .optInputFormat(input.inputFormat)
+                    .optTextField(input.textField)
+                    .optSeq2SeqFields(prefixField, targetField)
+                    .optLowercase(lowercase)
+                    .optObjective(PrepareConfig.Objective.fromCliName(objective))
+                    .optMaxLength(maxLength)
+                    .optShards(shards)
+                    .optSeed(seed)
+                    .optValidationFraction(validationFraction)
+                    .optFilters(minChars, dedup)
+                    .optOverwrite(overwrite)
+                    .optIncremental(incremental)
+                    .optMasking(MaskingConfig.Strategy.fromCliName(masking))
+                    .optMlmProbability(mlmProbability)
+                    .optReplaceProbs(maskReplaceProb, randomReplaceProb)
+                    .optMaxPredictions(maxPredictions)
+                    .optWholeWordMask(wholeWord)
+                    .optNsp(nsp, shortSeqProb)
+                    .optPack(pack)
+                    .optFim(fimRate, fimSpmRate, PrepareConfig.FimLevel.fromCliName(fimLevel))
+                    .optPaddingSide(PrepareConfig.PaddingSide.fromCliName(paddingSide))
+                    .optPartitions(partitions)
+                    .optStageTiming(stageTiming)
+                    .optMaxInvalidUtf8Fraction(input.maxInvalidUtf8Fraction)
+                    .build();
         } catch (IllegalArgumentException e) {
             throw new BadInputException(e.getMessage(), e);
         }

@@ -1,6 +1,5 @@
 package dev.lmspark.cli;
 
-import dev.lmspark.data.collate.MaskingConfig;
 import dev.lmspark.data.corpus.SampleCorpus;
 import dev.lmspark.data.tokenizer.TokenizerSpec;
 import dev.lmspark.data.tokenizer.TokenizerType;
@@ -144,35 +143,21 @@ final class QuickstartCommand implements Callable<Integer> {
         var data =
                 PrepareJob.run(
                         spark,
-                        new PrepareConfig(
-                                List.of(corpusDir),
-                                InputFormat.JSONL,
-                                "text",
-                                "prefix",
-                                "target",
-                                tokenizerDir,
-                                false,
-                                dataDir,
-                                objective,
-                                mlm ? 128 : 256,
-                                4,
-                                seed,
-                                0.01,
-                                0,
-                                false,
-                                true,
-                                false,
-                                MaskingConfig.defaults(20),
-                                mlm,
-                                0.1,
-                                !mlm,
-                                mlm ? 0 : 0.5,
-                                0.5,
-                                "document",
-                                "right",
-                                0,
-                                false,
-                                InvalidUtf8.NO_LIMIT),
+                        PrepareConfig.builder()
+                                .setInputs(List.of(corpusDir))
+                                .setTokenizer(tokenizerDir)
+                                .setOutput(dataDir)
+                                .optInputFormat(InputFormat.JSONL)
+                                .optObjective(objective)
+                                .optMaxLength(mlm ? 128 : 256)
+                                .optShards(4)
+                                .optSeed(seed)
+                                .optOverwrite(true)
+                                .optMaxPredictions(20)
+                                .optNsp(mlm, 0.1)
+                                .optPack(!mlm)
+                                .optFim(mlm ? 0 : 0.5, 0.5, PrepareConfig.FimLevel.DOCUMENT)
+                                .build(),
                         err);
 
         err.printf(

@@ -13,7 +13,7 @@ import java.util.Map;
 
 /**
  * Everything {@code prepare} takes, validated on construction (before Spark starts), each error
- * naming its flag and value.
+ * naming its flag and value. Made with {@link #builder()}.
  */
 public record PrepareConfig(
         List<String> inputs,
@@ -39,8 +39,8 @@ public record PrepareConfig(
         boolean pack,
         double fimRate,
         double fimSpmRate,
-        String fimLevel,
-        String paddingSide,
+        FimLevel fimLevel,
+        PaddingSide paddingSide,
         int partitions,
         boolean stageTiming,
         double maxInvalidUtf8Fraction)
@@ -67,8 +67,55 @@ public record PrepareConfig(
         }
     }
 
+    /** Where fill-in-the-middle cuts: whole documents before packing, or packed windows. */
+    public enum FimLevel {
+        DOCUMENT,
+        CONTEXT;
+
+        public String cliName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        public static FimLevel fromCliName(String s) {
+            for (FimLevel v : values()) {
+                if (v.cliName().equalsIgnoreCase(s)) {
+                    return v;
+                }
+            }
+            throw new IllegalArgumentException("--fim-level " + s + " is not document or context");
+        }
+    }
+
+    /** Which side of a row the padding goes (prediction rows are always left-padded). */
+    public enum PaddingSide {
+        RIGHT,
+        LEFT;
+
+        public String cliName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        public static PaddingSide fromCliName(String s) {
+            for (PaddingSide v : values()) {
+                if (v.cliName().equalsIgnoreCase(s)) {
+                    return v;
+                }
+            }
+            throw new IllegalArgumentException("--padding-side " + s + " is not right or left");
+        }
+    }
+
+    /** A builder: the inputs, tokenizer and output required, every other setting optional. */
+    public static PrepareConfigBuilder builder() {
+        return new PrepareConfigBuilder();
+    }
+
     public PrepareConfig {
         InvalidUtf8.checkFraction(maxInvalidUtf8Fraction);
+        if (objective == null || fimLevel == null || paddingSide == null || masking == null) {
+            throw new BadInputException(
+                    "the objective, FIM level, padding side and masking must be given");
+        }
         if (inputs == null || inputs.isEmpty()) {
             throw new BadInputException("--input is required: one or more paths or globs");
         }
@@ -121,15 +168,9 @@ public record PrepareConfig(
             throw new BadInputException(
                     "--fim-spm-rate " + fimSpmRate + " must be between 0 and 1");
         }
-        if (!fimLevel.equals("document") && !fimLevel.equals("context")) {
-            throw new BadInputException("--fim-level " + fimLevel + " is not document or context");
-        }
-        if (fimLevel.equals("context") && !pack && fimRate > 0) {
+        if (fimLevel == FimLevel.CONTEXT && !pack && fimRate > 0) {
             throw new BadInputException(
                     "--fim-level context applies to packed windows; add --pack");
-        }
-        if (!paddingSide.equals("right") && !paddingSide.equals("left")) {
-            throw new BadInputException("--padding-side " + paddingSide + " is not right or left");
         }
         if (objective != Objective.CLM && (pack || fimRate > 0)) {
             throw new BadInputException("--pack and --fim-rate apply to --objective clm");
@@ -189,7 +230,7 @@ public record PrepareConfig(
         m.put("validation_fraction", validationFraction);
         m.put("min_chars", minChars);
         m.put("dedup", dedup);
-        m.put("padding_side", paddingSide);
+        m.put("padding_side", paddingSide.cliName());
         if (objective == Objective.MLM) {
             m.put("masking", masking.strategy().cliName());
             m.put("mlm_probability", masking.mlmProbability());
@@ -204,7 +245,7 @@ public record PrepareConfig(
             m.put("pack", pack);
             m.put("fim_rate", fimRate);
             m.put("fim_spm_rate", fimSpmRate);
-            m.put("fim_level", fimLevel);
+            m.put("fim_level", fimLevel.cliName());
         }
         return m;
     }

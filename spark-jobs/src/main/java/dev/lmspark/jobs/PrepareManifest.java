@@ -43,7 +43,7 @@ final class PrepareManifest {
         m.put("max_length", c.maxLength());
         ObjectNode padding = m.putObject("padding_side");
         for (String split : examples.keySet()) {
-            padding.put(split, split.equals("predict") ? "left" : c.paddingSide());
+            padding.put(split, split.equals("predict") ? "left" : c.paddingSide().cliName());
         }
         m.put("seed", c.seed());
         ObjectNode numExamples = m.putObject("num_examples");

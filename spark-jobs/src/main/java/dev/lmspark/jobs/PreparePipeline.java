@@ -63,11 +63,12 @@ public final class PreparePipeline {
                         new PadStage()
                                 .setTokenizer(tokenizerPath)
                                 .setMaxLength(c.maxLength())
-                                .setPaddingSide(c.paddingSide())
+                                .setPaddingSide(c.paddingSide().cliName())
                                 .setNsp(c.nsp()));
             }
             case CLM -> {
-                boolean documentFim = c.fimRate() > 0 && c.fimLevel().equals("document");
+                boolean documentFim =
+                        c.fimRate() > 0 && c.fimLevel() == PrepareConfig.FimLevel.DOCUMENT;
                 stages.add(
                         documentFim
                                 ? new FimStage()
@@ -82,7 +83,7 @@ public final class PreparePipeline {
                                 .setTokenizer(tokenizerPath)
                                 .setMode(c.pack() ? "causal" : "documents")
                                 .setMaxLength(c.maxLength()));
-                if (c.fimRate() > 0 && c.fimLevel().equals("context")) {
+                if (c.fimRate() > 0 && c.fimLevel() == PrepareConfig.FimLevel.CONTEXT) {
                     stages.add(
                             new FimStage()
                                     .setTokenizer(tokenizerPath)
@@ -95,7 +96,7 @@ public final class PreparePipeline {
                         new PadStage()
                                 .setTokenizer(tokenizerPath)
                                 .setMaxLength(c.maxLength())
-                                .setPaddingSide(c.paddingSide())
+                                .setPaddingSide(c.paddingSide().cliName())
                                 .setCausal(true));
             }
             case MLM_SEQ2SEQ ->
@@ -118,7 +119,7 @@ public final class PreparePipeline {
         return switch (c.objective()) {
             case MLM -> List.of("tokenize", "pair/pack", "mask/fim", "pad");
             case CLM ->
-                    c.fimRate() > 0 && c.fimLevel().equals("context")
+                    c.fimRate() > 0 && c.fimLevel() == PrepareConfig.FimLevel.CONTEXT
                             ? List.of("tokenize", "pair/pack", "mask/fim", "pad")
                             : List.of("tokenize", "pair/pack", "pad");
             case MLM_SEQ2SEQ -> List.of("tokenize");

@@ -618,35 +618,17 @@ class PrepareJobTest {
     void stagesComposeInASavedAndReloadedPipeline() throws Exception {
         var spark = SharedSpark.session();
         PrepareConfig c =
-                new PrepareConfig(
-                        List.of(f.code.toString()),
-                        null,
-                        "text",
-                        "prefix",
-                        "target",
-                        f.bpe.toString(),
-                        false,
-                        dir.resolve("unused").toString(),
-                        PrepareConfig.Objective.CLM,
-                        64,
-                        2,
-                        42,
-                        0.1,
-                        0,
-                        false,
-                        false,
-                        false,
-                        dev.lmspark.data.collate.MaskingConfig.defaults(10),
-                        false,
-                        0.1,
-                        true,
-                        0.5,
-                        0.5,
-                        "context",
-                        "right",
-                        0,
-                        false,
-                        1.0);
+                PrepareConfig.builder()
+                        .setInputs(List.of(f.code.toString()))
+                        .setTokenizer(f.bpe.toString())
+                        .setOutput(dir.resolve("unused").toString())
+                        .optObjective(PrepareConfig.Objective.CLM)
+                        .optMaxLength(64)
+                        .optShards(2)
+                        .optValidationFraction(0.1)
+                        .optPack(true)
+                        .optFim(0.5, 0.5, PrepareConfig.FimLevel.CONTEXT)
+                        .build();
         var pipeline = PreparePipeline.pipeline(c, f.bpe.toString());
         Path saved = dir.resolve("pipeline");
         pipeline.write().overwrite().save(saved.toString());

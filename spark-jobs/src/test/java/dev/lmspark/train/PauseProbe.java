@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import org.apache.spark.TaskContext;
 
 /**
  * Deterministic pause points for tests that kill a process from outside at a chosen moment: a
@@ -12,7 +13,8 @@ import java.nio.file.StandardCopyOption;
  * {@value #DIR_ENV} and the test has put a file {@code pause-<POINT>-<round>} there, the first JVM
  * to reach that point of that round (after local step 1, for {@code AFTER_STEP}) renames it to
  * {@code paused-<POINT>-<round>-<pid>} and waits until the test deletes that file (at most two
- * minutes) — by then the test has usually killed a process. Every other point passes straight on.
+ * minutes, or until its Spark task is cancelled) — by then the test has usually killed a process.
+ * Every other point passes straight on.
  */
 public final class PauseProbe implements TrainProbe {
     /** The environment variable naming the folder of pause requests. */
@@ -33,12 +35,16 @@ public final class PauseProbe implements TrainProbe {
             return; // not asked for, or another JVM claimed it
         }
         long deadline = System.nanoTime() + 120_000_000_000L;
+        TaskContext task = TaskContext.get(); // null on the driver
         while (Files.exists(paused) && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
+            }
+            if (task != null) {
+                task.killTaskIfInterrupted(); // a cancelled round (a stop signal) ends the wait
             }
         }
     }
