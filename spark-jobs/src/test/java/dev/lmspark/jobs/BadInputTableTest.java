@@ -40,7 +40,7 @@ class BadInputTableTest {
 
     @BeforeAll
     static void fixtures() throws IOException {
-        f = new PrepareFixture(dir);
+        f = PrepareFixture.shared();
         data = dir.resolve("data");
         ok(
                 "prepare",

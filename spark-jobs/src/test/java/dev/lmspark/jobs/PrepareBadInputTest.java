@@ -32,7 +32,7 @@ class PrepareBadInputTest {
 
     @BeforeAll
     static void corpora() {
-        f = new PrepareFixture(dir);
+        f = PrepareFixture.shared();
     }
 
     private static void refused(String expected, String... args) throws Exception {

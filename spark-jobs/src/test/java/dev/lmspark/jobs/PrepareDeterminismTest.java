@@ -32,7 +32,7 @@ class PrepareDeterminismTest {
 
     @BeforeAll
     static void corpora() {
-        f = new PrepareFixture(dir);
+        f = PrepareFixture.shared();
     }
 
     /** Counts tasks and failed task attempts while a block runs. */

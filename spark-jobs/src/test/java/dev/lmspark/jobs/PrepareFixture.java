@@ -37,6 +37,41 @@ public final class PrepareFixture {
     /** A byte-level BPE tokenizer of 1,500 ids with the FIM sentinels, trained on {@link #code}. */
     public final Path bpe;
 
+    private static PrepareFixture shared;
+
+    /**
+     * The fixture of this JVM, made on first use in a temporary folder deleted when the JVM exits:
+     * the prepare and reader tests only read it (each writes under its own folder), so it is made
+     * once, not once per test class.
+     */
+    public static synchronized PrepareFixture shared() {
+        if (shared == null) {
+            try {
+                Path dir = Files.createTempDirectory("lmspark-prepare-fixture");
+                Runtime.getRuntime()
+                        .addShutdownHook(
+                                new Thread(
+                                        () -> {
+                                            try (var files = Files.walk(dir)) {
+                                                for (Path p :
+                                                        files.sorted(
+                                                                        java.util.Comparator
+                                                                                .reverseOrder())
+                                                                .toList()) {
+                                                    Files.deleteIfExists(p);
+                                                }
+                                            } catch (IOException e) {
+                                                // best effort: it is a temporary folder
+                                            }
+                                        }));
+                shared = new PrepareFixture(dir);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        return shared;
+    }
+
     /** Writes the corpora and trains the tokenizers under {@code dir}. */
     public PrepareFixture(Path dir) {
         this.dir = dir;

@@ -29,7 +29,7 @@ class PrepareIncrementalTest {
 
     @BeforeAll
     static void corpora() {
-        f = new PrepareFixture(dir);
+        f = PrepareFixture.shared();
     }
 
     @Test

@@ -36,7 +36,7 @@ class PrepareJobTest {
 
     @BeforeAll
     static void corpora() {
-        f = new PrepareFixture(dir);
+        f = PrepareFixture.shared();
     }
 
     static final int PAD = 0;

@@ -61,7 +61,7 @@ class ExampleReaderTest {
 
     @BeforeAll
     static void datasets() {
-        f = new PrepareFixture(dir);
+        f = PrepareFixture.shared();
         mlm = dir.resolve("mlm-nsp");
         ok(
                 "prepare",
