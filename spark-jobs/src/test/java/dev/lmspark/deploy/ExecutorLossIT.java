@@ -216,20 +216,21 @@ class ExecutorLossIT {
     void sigtermMidRoundPublishesTheLastRoundExits143AndResumesToTheSameBytes() throws Exception {
         Path out = dir.resolve("sigterm");
         Path err = dir.resolve("sigterm.err");
-        Files.writeString(pauses.resolve("pause-AFTER_STEP-3"), "");
+        // Round 4 is in flight: the stop publishes round 3 (not a scheduled checkpoint) itself.
+        Files.writeString(pauses.resolve("pause-AFTER_STEP-4"), "");
         Process p = process(out).start();
         long deadline = System.nanoTime() + 240_000_000_000L;
         Path paused = null;
         while (paused == null) {
-            assertTrue(p.isAlive(), "train ended before round 3: " + Files.readString(err));
-            assertTrue(System.nanoTime() < deadline, "no round 3 in 4 minutes");
+            assertTrue(p.isAlive(), "train ended before round 4: " + Files.readString(err));
+            assertTrue(System.nanoTime() < deadline, "no round 4 in 4 minutes");
             try (var files = Files.list(pauses)) {
                 paused =
                         files.filter(
                                         f ->
                                                 f.getFileName()
                                                         .toString()
-                                                        .startsWith("paused-AFTER_STEP-3"))
+                                                        .startsWith("paused-AFTER_STEP-4"))
                                 .findFirst()
                                 .orElse(null);
             }
@@ -251,9 +252,9 @@ class ExecutorLossIT {
         List<String> lines = log.lines().toList();
         assertTrue(
                 lines.get(lines.size() - 1)
-                        .startsWith("lmspark train: stopped by SIGTERM after round 2 of 4;"),
+                        .startsWith("lmspark train: stopped by SIGTERM after round 3 of 4;"),
                 log);
-        assertEquals("round-000002", Files.readString(out.resolve("checkpoints/latest")).strip());
+        assertEquals("round-000003", Files.readString(out.resolve("checkpoints/latest")).strip());
         List<String> resume =
                 new ArrayList<>(
                         List.of(

@@ -37,7 +37,8 @@ import org.apache.spark.sql.types.StructType;
  *       {@code fimRate}, keeping the length; keyed on (seed, split, seq, segment).
  * </ul>
  */
-public final class FimStage extends LmStage {
+public final class FimStage extends LmStage
+        implements SharedParams.HasInputCol, SharedParams.HasOutputCol, SharedParams.HasSeed {
     private static final long serialVersionUID = 1L;
     static final long DOCUMENT_STREAM = 21;
     static final long CONTEXT_STREAM = 22;
@@ -98,7 +99,7 @@ public final class FimStage extends LmStage {
     }
 
     private boolean documentLevel() {
-        return getOrDefault(level).equals("document");
+        return getLevel().equals("document");
     }
 
     public Param<String> level() {
@@ -125,19 +126,34 @@ public final class FimStage extends LmStage {
         return seed;
     }
 
+    /** The {@code level} param's value. */
+    public String getLevel() {
+        return getOrDefault(level);
+    }
+
+    /** The {@code rate} param's value. */
+    public double getRate() {
+        return (Double) getOrDefault(rate);
+    }
+
+    /** The {@code spmRate} param's value. */
+    public double getSpmRate() {
+        return (Double) getOrDefault(spmRate);
+    }
+
     @Override
     public StructType transformSchema(StructType schema) {
         String name = getClass().getSimpleName();
         if (documentLevel()) {
             require(schema, DatasetColumns.DOC_ID, DataTypes.LongType, name);
-            require(schema, getOrDefault(inputCol), DataTypes.StringType, name);
-            absent(schema, getOrDefault(outputCol), name);
+            require(schema, getInputCol(), DataTypes.StringType, name);
+            absent(schema, getOutputCol(), name);
             return schema.add(
-                            getOrDefault(outputCol),
+                            getOutputCol(),
                             DataTypes.createArrayType(DataTypes.IntegerType, false),
                             false)
                     .add(
-                            getOrDefault(outputCol) + "_word_start",
+                            getOutputCol() + "_word_start",
                             DataTypes.createArrayType(DataTypes.BooleanType, false),
                             false);
         }
@@ -162,17 +178,17 @@ public final class FimStage extends LmStage {
         byte[] json = source.json();
         FillInTheMiddle fim =
                 new FillInTheMiddle(
-                        (Double) getOrDefault(rate),
-                        (Double) getOrDefault(spmRate),
+                        getRate(),
+                        getSpmRate(),
                         s.fimPrefix(),
                         s.fimMiddle(),
                         s.fimSuffix(),
                         s.fimPad());
-        long root = (Long) getOrDefault(seed);
+        long root = getSeed();
         StructType schema = dataset.schema();
         if (documentLevel()) {
             int docAt = schema.fieldIndex(DatasetColumns.DOC_ID);
-            int textAt = schema.fieldIndex(getOrDefault(inputCol));
+            int textAt = schema.fieldIndex(getInputCol());
             return dataset.toDF()
                     .mapPartitions(
                             (MapPartitionsFunction<Row, Row>)

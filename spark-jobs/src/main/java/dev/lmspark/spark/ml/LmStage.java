@@ -18,7 +18,8 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /** What every lmspark stage shares: its uid, saving, a tokenizer param and schema checks. */
-abstract class LmStage extends Transformer implements DefaultParamsWritable {
+abstract class LmStage extends Transformer
+        implements DefaultParamsWritable, SharedParams.HasTokenizer {
     private static final long serialVersionUID = 1L;
 
     private final String uid;
@@ -37,6 +38,7 @@ abstract class LmStage extends Transformer implements DefaultParamsWritable {
     }
 
     /** The tokenizer param (Spark ML finds params through such public methods). */
+    @Override
     public Param<String> tokenizer() {
         return tokenizer;
     }
@@ -53,7 +55,7 @@ abstract class LmStage extends Transformer implements DefaultParamsWritable {
                     getClass().getSimpleName() + " needs its tokenizer param set");
         }
         return TokenizerSource.read(
-                getOrDefault(tokenizer), false, spark.sparkContext().hadoopConfiguration());
+                getTokenizer(), false, spark.sparkContext().hadoopConfiguration());
     }
 
     @SuppressWarnings("unchecked")

@@ -27,7 +27,7 @@ import org.apache.spark.sql.types.StructType;
  * BERT masking of sequence rows ({@link Masker}): adds {@code input_ids} (masked) and {@code
  * labels}, keyed on (seed, doc_id, seq). Special tokens (of the tokenizer) are never chosen.
  */
-public final class MaskStage extends LmStage {
+public final class MaskStage extends LmStage implements SharedParams.HasSeed {
     private static final long serialVersionUID = 1L;
     static final long STREAM = 31;
 
@@ -87,12 +87,12 @@ public final class MaskStage extends LmStage {
     /** The masking config the params describe. */
     public MaskingConfig config() {
         return new MaskingConfig(
-                MaskingConfig.Strategy.fromCliName(getOrDefault(strategy)),
-                (Double) getOrDefault(mlmProbability),
-                (Double) getOrDefault(maskReplaceProb),
-                (Double) getOrDefault(randomReplaceProb),
-                (Integer) getOrDefault(maxPredictions),
-                (Boolean) getOrDefault(wholeWord));
+                MaskingConfig.Strategy.fromCliName(getStrategy()),
+                getMlmProbability(),
+                getMaskReplaceProb(),
+                getRandomReplaceProb(),
+                getMaxPredictions(),
+                getWholeWord());
     }
 
     public Param<String> strategy() {
@@ -123,6 +123,36 @@ public final class MaskStage extends LmStage {
         return seed;
     }
 
+    /** The {@code strategy} param's value. */
+    public String getStrategy() {
+        return getOrDefault(strategy);
+    }
+
+    /** The {@code mlmProbability} param's value. */
+    public double getMlmProbability() {
+        return (Double) getOrDefault(mlmProbability);
+    }
+
+    /** The {@code maskReplaceProb} param's value. */
+    public double getMaskReplaceProb() {
+        return (Double) getOrDefault(maskReplaceProb);
+    }
+
+    /** The {@code randomReplaceProb} param's value. */
+    public double getRandomReplaceProb() {
+        return (Double) getOrDefault(randomReplaceProb);
+    }
+
+    /** The {@code maxPredictions} param's value. */
+    public int getMaxPredictions() {
+        return (Integer) getOrDefault(maxPredictions);
+    }
+
+    /** The {@code wholeWord} param's value. */
+    public boolean getWholeWord() {
+        return (Boolean) getOrDefault(wholeWord);
+    }
+
     @Override
     public StructType transformSchema(StructType schema) {
         String name = getClass().getSimpleName();
@@ -146,7 +176,7 @@ public final class MaskStage extends LmStage {
         Masker masker =
                 new Masker(config(), tok.specials().mask(), tok.vocabSize(), tok.specialIds());
         var special = tok.specialIds();
-        long root = (Long) getOrDefault(seed);
+        long root = getSeed();
         StructType schema = dataset.schema();
         int docAt = schema.fieldIndex(DatasetColumns.DOC_ID);
         int seqAt = schema.fieldIndex(Sequences.SEQ);

@@ -33,7 +33,8 @@ import scala.Tuple2;
  * <p>Input: {@code split}, {@code doc_id} and the sentences column with its {@code _word_start}
  * twin (from {@link TokenizeStage} with {@code sentences=true}). Output: sequence rows.
  */
-public final class NspPairingStage extends LmStage {
+public final class NspPairingStage extends LmStage
+        implements SharedParams.HasInputCol, SharedParams.HasMaxLength, SharedParams.HasSeed {
     private static final long serialVersionUID = 1L;
     static final long PLAN_STREAM = 11;
     static final long TRUNCATE_STREAM = 12;
@@ -99,6 +100,11 @@ public final class NspPairingStage extends LmStage {
         return seed;
     }
 
+    /** The {@code shortSeqProb} param's value. */
+    public double getShortSeqProb() {
+        return (Double) getOrDefault(shortSeqProb);
+    }
+
     @Override
     public StructType transformSchema(StructType schema) {
         String name = getClass().getSimpleName();
@@ -106,7 +112,7 @@ public final class NspPairingStage extends LmStage {
         require(schema, DatasetColumns.DOC_ID, DataTypes.LongType, name);
         require(
                 schema,
-                getOrDefault(inputCol),
+                getInputCol(),
                 DataTypes.createArrayType(
                         DataTypes.createArrayType(DataTypes.IntegerType, false), false),
                 name);
@@ -136,15 +142,13 @@ public final class NspPairingStage extends LmStage {
         }
         int cls = specials.cls();
         int sep = specials.sep();
-        long rootSeed = (Long) getOrDefault(seed);
-        NextSentencePairs pairs =
-                new NextSentencePairs(
-                        (Integer) getOrDefault(maxLength), (Double) getOrDefault(shortSeqProb));
+        long rootSeed = getSeed();
+        NextSentencePairs pairs = new NextSentencePairs(getMaxLength(), getShortSeqProb());
         StructType schema = dataset.schema();
         int splitAt = schema.fieldIndex(Sequences.SPLIT);
         int docAt = schema.fieldIndex(DatasetColumns.DOC_ID);
-        int idsAt = schema.fieldIndex(getOrDefault(inputCol));
-        int startsAt = schema.fieldIndex(getOrDefault(inputCol) + "_word_start");
+        int idsAt = schema.fieldIndex(getInputCol());
+        int startsAt = schema.fieldIndex(getInputCol() + "_word_start");
 
         JavaRDD<Doc> docs =
                 dataset.toDF()

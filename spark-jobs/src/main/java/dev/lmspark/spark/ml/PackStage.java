@@ -42,7 +42,8 @@ import scala.Tuple3;
  * Input: {@code split}, {@code doc_id} and the tokens column (sentence arrays for {@code
  * sentences}). Output: sequence rows.
  */
-public final class PackStage extends LmStage {
+public final class PackStage extends LmStage
+        implements SharedParams.HasInputCol, SharedParams.HasMaxLength {
     private static final long serialVersionUID = 1L;
 
     private final Param<String> inputCol = new Param<>(this, "inputCol", "tokens column");
@@ -97,6 +98,11 @@ public final class PackStage extends LmStage {
         return maxLength;
     }
 
+    /** The {@code mode} param's value. */
+    public String getMode() {
+        return getOrDefault(mode);
+    }
+
     @Override
     public StructType transformSchema(StructType schema) {
         String name = getClass().getSimpleName();
@@ -105,10 +111,8 @@ public final class PackStage extends LmStage {
         var ids = DataTypes.createArrayType(DataTypes.IntegerType, false);
         require(
                 schema,
-                getOrDefault(inputCol),
-                getOrDefault(mode).equals("sentences")
-                        ? DataTypes.createArrayType(ids, false)
-                        : ids,
+                getInputCol(),
+                getMode().equals("sentences") ? DataTypes.createArrayType(ids, false) : ids,
                 name);
         return Sequences.SCHEMA;
     }
@@ -120,12 +124,12 @@ public final class PackStage extends LmStage {
         StructType schema = dataset.schema();
         int splitAt = schema.fieldIndex(Sequences.SPLIT);
         int docAt = schema.fieldIndex(DatasetColumns.DOC_ID);
-        int idsAt = schema.fieldIndex(getOrDefault(inputCol));
-        int startsAt = schema.fieldIndex(getOrDefault(inputCol) + "_word_start");
-        int window = (Integer) getOrDefault(maxLength);
+        int idsAt = schema.fieldIndex(getInputCol());
+        int startsAt = schema.fieldIndex(getInputCol() + "_word_start");
+        int window = getMaxLength();
         JavaRDD<Row> rows = dataset.toDF().javaRDD();
         JavaRDD<Row> out;
-        switch (getOrDefault(mode)) {
+        switch (getMode()) {
             case "sentences" -> {
                 if (specials.cls() == null || specials.sep() == null) {
                     throw new BadInputException("MLM needs a tokenizer with [CLS] and [SEP]");

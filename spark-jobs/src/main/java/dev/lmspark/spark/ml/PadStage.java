@@ -24,7 +24,7 @@ import org.apache.spark.sql.types.StructType;
  * mask is 1, except {@code <fim_pad>} (the model shifts). {@code special_tokens_mask} marks the
  * tokenizer's special tokens in the unmasked sequence, and padding.
  */
-public final class PadStage extends LmStage {
+public final class PadStage extends LmStage implements SharedParams.HasMaxLength {
     private static final long serialVersionUID = 1L;
 
     private final IntParam maxLength = intParam(this, "maxLength", "length of every array", 1);
@@ -91,17 +91,32 @@ public final class PadStage extends LmStage {
         return nsp;
     }
 
+    /** The {@code paddingSide} param's value. */
+    public String getPaddingSide() {
+        return getOrDefault(paddingSide);
+    }
+
+    /** The {@code causal} param's value. */
+    public boolean getCausal() {
+        return (Boolean) getOrDefault(causal);
+    }
+
+    /** The {@code nsp} param's value. */
+    public boolean getNsp() {
+        return (Boolean) getOrDefault(nsp);
+    }
+
     @Override
     public StructType transformSchema(StructType schema) {
         String name = getClass().getSimpleName();
         var ints = DataTypes.createArrayType(DataTypes.IntegerType, false);
         require(schema, Sequences.IDS, ints, name);
-        boolean isCausal = (Boolean) getOrDefault(causal);
+        boolean isCausal = getCausal();
         if (!isCausal) {
             require(schema, DatasetColumns.INPUT_IDS, ints, name);
             require(schema, DatasetColumns.LABELS, ints, name);
         }
-        return ExampleRows.schema(!isCausal, (Boolean) getOrDefault(nsp), false);
+        return ExampleRows.schema(!isCausal, getNsp(), false);
     }
 
     @Override
@@ -111,15 +126,15 @@ public final class PadStage extends LmStage {
         var s = tok.specials();
         ExampleAssembler assembler =
                 new ExampleAssembler(
-                        (Integer) getOrDefault(maxLength),
-                        getOrDefault(paddingSide).equals("left"),
+                        getMaxLength(),
+                        getPaddingSide().equals("left"),
                         s.padOrEos(),
                         tok.specialIds(),
                         s.cls(),
                         s.sep(),
                         s.fimPad());
-        boolean isCausal = (Boolean) getOrDefault(causal);
-        boolean withNsp = (Boolean) getOrDefault(nsp);
+        boolean isCausal = getCausal();
+        boolean withNsp = getNsp();
         StructType schema = dataset.schema();
         int splitAt = schema.fieldIndex(Sequences.SPLIT);
         int docAt = schema.fieldIndex(DatasetColumns.DOC_ID);

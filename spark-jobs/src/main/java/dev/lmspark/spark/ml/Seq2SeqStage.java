@@ -27,7 +27,8 @@ import org.apache.spark.sql.types.StructType;
  * row and a {@code predict} row (prefix only, left-padded, reference in {@code target_ids}).
  * Masking is keyed on (seed, doc_id).
  */
-public final class Seq2SeqStage extends LmStage {
+public final class Seq2SeqStage extends LmStage
+        implements SharedParams.HasMaxLength, SharedParams.HasSeed {
     private static final long serialVersionUID = 1L;
     static final long STREAM = 41;
 
@@ -87,7 +88,7 @@ public final class Seq2SeqStage extends LmStage {
                     "mlm-seq2seq needs a tokenizer with [CLS], [SEP] and [MASK]");
         }
         byte[] json = source.json();
-        int n = (Integer) getOrDefault(maxLength);
+        int n = getMaxLength();
         var special = source.tokenizer().specialIds();
         Seq2SeqRows rows =
                 new Seq2SeqRows(
@@ -98,7 +99,7 @@ public final class Seq2SeqStage extends LmStage {
                         s.cls(),
                         s.sep(),
                         s.mask());
-        long root = (Long) getOrDefault(seed);
+        long root = getSeed();
         StructType schema = dataset.schema();
         int splitAt = schema.fieldIndex(Sequences.SPLIT);
         int docAt = schema.fieldIndex(DatasetColumns.DOC_ID);

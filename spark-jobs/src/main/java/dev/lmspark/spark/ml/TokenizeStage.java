@@ -28,7 +28,8 @@ import org.apache.spark.sql.types.StructType;
  * array per sentence (for next-sentence pairs and sentence packing). Texts are encoded in batches;
  * the tokenizer is loaded once per executor JVM.
  */
-public final class TokenizeStage extends LmStage {
+public final class TokenizeStage extends LmStage
+        implements SharedParams.HasInputCol, SharedParams.HasOutputCol {
     private static final long serialVersionUID = 1L;
     private static final int BATCH = 256;
 
@@ -79,28 +80,33 @@ public final class TokenizeStage extends LmStage {
         return sentences;
     }
 
+    /** The {@code sentences} param's value. */
+    public boolean getSentences() {
+        return (Boolean) getOrDefault(sentences);
+    }
+
     @Override
     public StructType transformSchema(StructType schema) {
         String name = getClass().getSimpleName();
-        require(schema, getOrDefault(inputCol), DataTypes.StringType, name);
-        absent(schema, getOrDefault(outputCol), name);
-        boolean bySentence = (Boolean) getOrDefault(sentences);
+        require(schema, getInputCol(), DataTypes.StringType, name);
+        absent(schema, getOutputCol(), name);
+        boolean bySentence = getSentences();
         DataType ids = DataTypes.createArrayType(DataTypes.IntegerType, false);
         DataType starts = DataTypes.createArrayType(DataTypes.BooleanType, false);
         if (bySentence) {
             ids = DataTypes.createArrayType(ids, false);
             starts = DataTypes.createArrayType(starts, false);
         }
-        return schema.add(getOrDefault(outputCol), ids, false)
-                .add(getOrDefault(outputCol) + "_word_start", starts, false);
+        return schema.add(getOutputCol(), ids, false)
+                .add(getOutputCol() + "_word_start", starts, false);
     }
 
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
         StructType out = transformSchema(dataset.schema());
         byte[] json = tokenizerSource(dataset.sparkSession()).json();
-        int column = dataset.schema().fieldIndex(getOrDefault(inputCol));
-        boolean bySentence = (Boolean) getOrDefault(sentences);
+        int column = dataset.schema().fieldIndex(getInputCol());
+        boolean bySentence = getSentences();
         return dataset.toDF()
                 .mapPartitions(
                         (MapPartitionsFunction<Row, Row>)
