@@ -32,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ExecutorLossIT {
     static final String CLUSTER = "local-cluster[2,1,1536]";
+    static final String LOCAL = "local[2]";
 
     @TempDir static Path dir;
     static Path data;
@@ -55,12 +56,16 @@ class ExecutorLossIT {
     }
 
     static List<String> command(Path out) {
+        return command(out, CLUSTER);
+    }
+
+    static List<String> command(Path out, String master) {
         return new ArrayList<>(
                 List.of(
                         LauncherIT.LAUNCHER.toString(),
                         "train",
                         "--master",
-                        CLUSTER,
+                        master,
                         "--data",
                         data.toString(),
                         "--output",
@@ -90,7 +95,11 @@ class ExecutorLossIT {
     }
 
     static ProcessBuilder process(Path out) {
-        ProcessBuilder pb = new ProcessBuilder(command(out));
+        return process(out, CLUSTER);
+    }
+
+    static ProcessBuilder process(Path out, String master) {
+        ProcessBuilder pb = new ProcessBuilder(command(out, master));
         pb.environment().put("LMSPARK_NO_BUILD", "1");
         pb.environment().remove("SPARK_HOME");
         pb.environment()
@@ -104,12 +113,21 @@ class ExecutorLossIT {
     }
 
     /** The undisturbed run under the same master, made once. */
-    static synchronized Path undisturbed() throws Exception {
-        Path out = dir.resolve("undisturbed");
+    static Path undisturbed() throws Exception {
+        return undisturbed(CLUSTER);
+    }
+
+    /**
+     * The undisturbed run under {@code master}, made once (local mode's workers have more threads
+     * than local-cluster's one core each, so their sums round differently).
+     */
+    static synchronized Path undisturbed(String master) throws Exception {
+        String name = master.equals(CLUSTER) ? "undisturbed" : "undisturbed-local";
+        Path out = dir.resolve(name);
         if (!Files.exists(out.resolve("checkpoints/latest"))) {
-            Process p = process(out).start();
+            Process p = process(out, master).start();
             assertTrue(p.waitFor(5, TimeUnit.MINUTES), "the undisturbed run took over 5 minutes");
-            assertEquals(0, p.exitValue(), Files.readString(dir.resolve("undisturbed.err")));
+            assertEquals(0, p.exitValue(), Files.readString(dir.resolve(name + ".err")));
         }
         return out;
     }
@@ -218,7 +236,8 @@ class ExecutorLossIT {
         Path err = dir.resolve("sigterm.err");
         // Round 4 is in flight: the stop publishes round 3 (not a scheduled checkpoint) itself.
         Files.writeString(pauses.resolve("pause-AFTER_STEP-4"), "");
-        Process p = process(out).start();
+        // In local mode, as a laptop run (no executor JVMs to start: the quicker test).
+        Process p = process(out, LOCAL).start();
         long deadline = System.nanoTime() + 240_000_000_000L;
         Path paused = null;
         while (paused == null) {
@@ -261,7 +280,7 @@ class ExecutorLossIT {
                                 LauncherIT.LAUNCHER.toString(),
                                 "train",
                                 "--master",
-                                CLUSTER,
+                                LOCAL,
                                 "--data",
                                 data.toString(),
                                 "--output",
@@ -278,7 +297,7 @@ class ExecutorLossIT {
         assertEquals(0, r.exitValue(), Files.readString(resumed));
         assertArrayEquals(
                 Files.readAllBytes(
-                        undisturbed().resolve("checkpoints/round-000004/model.safetensors")),
+                        undisturbed(LOCAL).resolve("checkpoints/round-000004/model.safetensors")),
                 Files.readAllBytes(out.resolve("checkpoints/round-000004/model.safetensors")),
                 "stopped by SIGTERM and resumed");
     }
