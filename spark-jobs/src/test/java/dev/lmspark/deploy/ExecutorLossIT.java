@@ -156,24 +156,7 @@ class ExecutorLossIT {
         Files.writeString(pauses.resolve("pause-" + point + "-" + round), "");
         Process p = process(out).start();
         Path err = out.resolveSibling(out.getFileName() + ".err");
-        long deadline = System.nanoTime() + 240_000_000_000L;
-        Path paused = null;
-        while (paused == null) {
-            assertTrue(p.isAlive(), "train ended before " + point + ": " + Files.readString(err));
-            assertTrue(System.nanoTime() < deadline, "no " + point + " in 4 minutes");
-            try (var files = Files.list(pauses)) {
-                paused =
-                        files.filter(
-                                        f ->
-                                                f.getFileName()
-                                                        .toString()
-                                                        .startsWith(
-                                                                "paused-" + point + "-" + round))
-                                .findFirst()
-                                .orElse(null);
-            }
-            Thread.sleep(50);
-        }
+        Path paused = awaitPause(p, err, point, round);
         String name = paused.getFileName().toString();
         long pid = Long.parseLong(name.substring(name.lastIndexOf('-') + 1));
         long victim = pid == p.pid() ? anExecutor(p) : pid;
@@ -207,6 +190,28 @@ class ExecutorLossIT {
         return log;
     }
 
+    /**
+     * Waits (at most four minutes) until a JVM of the run {@code p} waits at {@code point} of
+     * {@code round}; returns the file it renamed (its name ends with that JVM's pid).
+     */
+    static Path awaitPause(Process p, Path err, String point, long round) throws Exception {
+        long deadline = System.nanoTime() + 240_000_000_000L;
+        String prefix = "paused-" + point + "-" + round;
+        while (true) {
+            assertTrue(p.isAlive(), "train ended before " + point + ": " + Files.readString(err));
+            assertTrue(System.nanoTime() < deadline, "no " + point + " in 4 minutes");
+            try (var files = Files.list(pauses)) {
+                var paused =
+                        files.filter(f -> f.getFileName().toString().startsWith(prefix))
+                                .findFirst();
+                if (paused.isPresent()) {
+                    return paused.get();
+                }
+            }
+            Thread.sleep(50);
+        }
+    }
+
     /** An executor JVM of the run whose driver is {@code driver} (local-cluster's children). */
     static long anExecutor(Process driver) {
         List<ProcessHandle> executors =
@@ -238,23 +243,7 @@ class ExecutorLossIT {
         Files.writeString(pauses.resolve("pause-AFTER_STEP-4"), "");
         // In local mode, as a laptop run (no executor JVMs to start: the quicker test).
         Process p = process(out, LOCAL).start();
-        long deadline = System.nanoTime() + 240_000_000_000L;
-        Path paused = null;
-        while (paused == null) {
-            assertTrue(p.isAlive(), "train ended before round 4: " + Files.readString(err));
-            assertTrue(System.nanoTime() < deadline, "no round 4 in 4 minutes");
-            try (var files = Files.list(pauses)) {
-                paused =
-                        files.filter(
-                                        f ->
-                                                f.getFileName()
-                                                        .toString()
-                                                        .startsWith("paused-AFTER_STEP-4"))
-                                .findFirst()
-                                .orElse(null);
-            }
-            Thread.sleep(50);
-        }
+        Path paused = awaitPause(p, err, "AFTER_STEP", 4);
         // The launcher execs the JVM, so its pid is the driver's.
         long sent = System.nanoTime();
         new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
