@@ -213,11 +213,11 @@ final class PrepareCommand implements Callable<Integer> {
 
     /** The command's defaults are the config builder's ({@link PrepareConfigBuilder#defaults}). */
     static final class Defaults implements IDefaultValueProvider {
+        private final Map<String, String> defaults = PrepareConfigBuilder.defaults();
+
         @Override
         public String defaultValue(ArgSpec arg) {
-            return arg instanceof OptionSpec o
-                    ? PrepareConfigBuilder.defaults().get(o.longestName())
-                    : null;
+            return arg instanceof OptionSpec o ? defaults.get(o.longestName()) : null;
         }
     }
 
